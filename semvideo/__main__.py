@@ -1,0 +1,47 @@
+"""Command line: ``python -m semvideo <command> --config config/default.yaml``.
+
+Each command runs one compute stage of the pipeline (the Snakemake rules call these); every stage is a
+function ``stage(cfg: Config) -> None`` that writes its artefacts under ``results/<name>/`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from semvideo.config import ConfigError, load_config
+
+#: command → "module:function"; modules are imported only when their command runs.
+COMMANDS = {
+    "generate-twin": "semvideo.data.synthetic:generate_twin",
+    "prepare": "semvideo.data.preprocess:prepare_dataset",
+    "caption": "semvideo.semminer:run_semminer",
+    "embed": "semvideo.embed:embed_captions",
+    "train-sad": "semvideo.models.sad:run_sad",
+    "train-priors": "semvideo.models.priors:run_priors",
+    "train-mad": "semvideo.models.mad:run_mad",
+    "render": "semvideo.models.cvr:run_render",
+    "train-judges": "semvideo.metrics.judges:run_judges",
+    "evaluate": "semvideo.metrics:run_evaluation",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m semvideo", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("--config", default="config/default.yaml", help="YAML config (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    module_name, function_name = COMMANDS[args.command].split(":")
+    stage = getattr(importlib.import_module(module_name), function_name)
+    stage(cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

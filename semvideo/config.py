@@ -1,0 +1,268 @@
+"""One typed, validated configuration for every world (twin, CC2017, HCP).
+
+A config is a YAML file in ``config/``; :func:`load_config` reads it into :class:`Config`. Unknown or
+mistyped keys fail at the boundary with a one-line :class:`ConfigError` naming the key, the file and the
+allowed values, so a typo never silently falls back to a default.
+
+Each pipeline stage owns one section (``twin``, ``fmri``, ``semminer``, ``embed``, ``sad``, ``mad``,
+``priors``, ``cvr``, ``eval``); defaults are the synthetic twin's CPU settings, and the real configs
+override them with the paper's sizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = ["Config", "ConfigError", "load_config", "LEVELS"]
+
+#: The three semantic levels decoded by SAD (paper §3.1): first-frame appearance, motion, whole clip.
+LEVELS = ("anchor", "motion", "holi")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line naming the file, the key and the fix."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(Section):
+    results: str = "results"  #: artefacts go to ``<results>/<name>/``
+    figures: str = "figures"  #: tables and figures of the paper
+    data_root: str | None = None  #: real data root (CC2017/HCP layout); the twin writes its own
+
+
+class TwinConfig(Section):
+    """The synthetic CC2017 twin: a procedural video world and a brain simulator (DESIGN §3)."""
+
+    frame_size: int = Field(64, ge=16)  #: rendered frames are square, pixels
+    fps: int = Field(30, ge=1)
+    segment_seconds: int = Field(480, ge=8)  #: CC2017 segments last 8 minutes
+    n_train_segments: int = Field(4, ge=1)
+    n_test_segments: int = Field(1, ge=1)
+    n_subjects: int = Field(3, ge=1)
+    train_repeats: int = Field(2, ge=1)
+    test_repeats: int = Field(10, ge=1)
+    shot_clips: tuple[int, int] = (1, 3)  #: min/max clips per shot (abrupt cuts between shots)
+    categories: list[str] = Field(
+        default_factory=lambda: [
+            "ball", "box", "star", "triangle", "ring", "cross",
+            "diamond", "heart", "arrow", "moon", "hexagon", "bar",
+        ],
+        min_length=12,
+    )
+    colours: list[str] = Field(
+        default_factory=lambda: ["red", "green", "blue", "yellow", "white", "purple", "orange", "cyan"]
+    )
+    backgrounds: list[str] = Field(default_factory=lambda: ["sky", "grass", "sand", "night"])
+    motions: list[str] = Field(
+        default_factory=lambda: [
+            "left", "right", "up", "down", "approach", "recede", "rotate", "bounce", "static",
+        ]
+    )
+    speeds: list[str] = Field(default_factory=lambda: ["slow", "fast"])
+    vertex_fraction: float = Field(0.25, gt=0, le=1)  #: share of cortical vertices written to CIFTI
+    noise_sd: float = Field(1.0, ge=0)  #: repeat-specific noise, in units of the signal's SD
+    drift_sd: float = Field(0.5, ge=0)  #: slow polynomial drift amplitude
+    run_offset_sd: float = Field(2.0, ge=0)  #: per-run baseline offset
+    lag_seconds: float = Field(4.0, ge=0)  #: hemodynamic delay the simulator builds in (via its HRF)
+
+
+class FmriConfig(Section):
+    """Preprocessing of the BOLD runs and their alignment with 2-second clips (paper §4, DESIGN §3)."""
+
+    tr: float = Field(2.0, gt=0)  #: seconds
+    lag_seconds: float = Field(4.0, ge=0)  #: hemodynamic lag applied when pairing clips with volumes
+    clip_seconds: float = Field(2.0, gt=0)
+    frames_per_clip: int = Field(6, ge=2)  #: the decoders see n = 6 frames per clip (3 fps)
+    frame_size: int = Field(64, ge=8)  #: model resolution, pixels
+    detrend_order: int = Field(4, ge=0)
+    n_cortex: int = Field(59412, ge=1)  #: cortical grayordinates are the first 59,412 of 91,282
+    exclude_runs: list[str] = Field(default_factory=list)  #: e.g. "subject3/test2/9"
+    voxel_alpha: float = Field(0.05, gt=0, lt=1)  #: Bonferroni-corrected threshold for voxel selection
+    max_voxels: int | None = None  #: keep at most this many (most reliable) voxels; None keeps all
+
+
+class SemMinerConfig(Section):
+    backend: Literal["oracle", "hf", "blip"] = "oracle"
+    model_id: str | None = None  #: hub id or local path for the ``hf`` backend
+    max_basic_words: int = Field(20, ge=1)
+    n_frames: int = Field(4, ge=1)  #: frames sampled per clip for multimodal backends
+    batch_size: int = Field(8, ge=1)
+    max_new_tokens: int = Field(96, ge=1)
+
+
+class EmbedConfig(Section):
+    backend: Literal["minilm", "clip"] = "minilm"
+    model_id: str | None = None  #: CLIP text encoder id for the real configs
+    max_tokens: int = Field(77, ge=2)
+    batch_size: int = Field(64, ge=1)
+
+
+class SadConfig(Section):
+    hidden_dim: int = Field(256, ge=8)  #: D_l (4096 in the paper)
+    prior_layers: int = Field(2, ge=1)
+    prior_heads: int = Field(4, ge=1)
+    prior_head_dim: int = Field(32, ge=8)
+    prior_timesteps: int = Field(100, ge=1)
+    prior_sample_steps: int = Field(20, ge=1)
+    loss_weights: Literal["section4", "appendix_c"] = "section4"
+    mixco_alpha: float = Field(0.15, gt=0)
+    lr: float = Field(3e-4, gt=0)
+    pretrain_epochs: int = Field(20, ge=0)
+    finetune_epochs: int = Field(10, ge=0)
+    batch_size: int = Field(64, ge=1)
+
+
+class MadConfig(Section):
+    proj_channels: int = Field(16, ge=1)  #: c in n × c×h×w (64 in the paper)
+    proj_size: int = Field(4, ge=1)  #: h = w of the projected grid (7 in the paper)
+    hidden_dim: int = Field(256, ge=8)
+    lr: float = Field(3e-4, gt=0)
+    epochs: int = Field(20, ge=0)
+    batch_size: int = Field(32, ge=1)
+    contrastive_weight: float = Field(0.1, ge=0)
+    temperature: float = Field(0.1, gt=0)
+    semantic_source: Literal["true", "predicted"] = "true"  #: Z(C_motion) used while training
+
+
+class PriorsConfig(Section):
+    """Where the render's pretrained components come from: hub ids (real) or in-project twin priors."""
+
+    vae: str | None = None  #: hub id / path of an AutoencoderKL; None trains the twin's own
+    t2i: str | None = None  #: hub id / path of a UNet2DConditionModel (SD 1.5 for the real configs)
+    motion_adapter: str | None = None  #: AnimateDiff motion adapter id / path
+    sparsectrl: str | None = None  #: SparseCtrl RGB controlnet id / path
+    latent_channels: int = Field(4, ge=1)
+    vae_downsample: int = Field(4, ge=1)  #: frame_size / latent size
+    vae_epochs: int = Field(10, ge=0)
+    unet_epochs: int = Field(20, ge=0)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+
+
+class CvrConfig(Section):
+    num_inference_steps: int = Field(20, ge=1)
+    guidance_scale: float = Field(3.0, ge=0)
+    anchor_strength: float = Field(0.6, ge=0, le=1)  #: img2img strength from the blurry first frame
+    video_strength: float = Field(0.7, ge=0, le=1)  #: video-to-video strength from the blurry sequence
+    batch_size: int = Field(16, ge=1)
+
+
+class EvalConfig(Section):
+    n_trials: int = Field(100, ge=1)  #: N-way trials per sample
+    n_ways: list[int] = Field(default_factory=lambda: [2, 50])
+    n_bootstrap: int = Field(100, ge=1)
+    n_permutations: int = Field(100, ge=1)  #: shuffle test
+    vifi_threshold: float = 0.6  #: CLIP-pcc is set to 0 below this VIFI-score
+    judge_epochs: int = Field(10, ge=0)
+    image_judge: str | None = None  #: ImageNet ViT id (real); None trains the twin's judge
+    video_judge: str | None = None  #: VideoMAE K400 id (real)
+    clip_model: str | None = None  #: CLIP id for CLIP-pcc (real)
+
+
+class Config(Section):
+    """The whole run. ``name`` picks the artefact folder ``<paths.results>/<name>/``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    world: Literal["twin", "cc2017", "hcp"] = "twin"
+    seed: int = 0
+    device: str = "cpu"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    subjects: list[str] = Field(default_factory=lambda: ["subject1", "subject2", "subject3"], min_length=1)
+    paths: PathsConfig = PathsConfig()
+    twin: TwinConfig = TwinConfig()
+    fmri: FmriConfig = FmriConfig()
+    semminer: SemMinerConfig = SemMinerConfig()
+    embed: EmbedConfig = EmbedConfig()
+    sad: SadConfig = SadConfig()
+    mad: MadConfig = MadConfig()
+    priors: PriorsConfig = PriorsConfig()
+    cvr: CvrConfig = CvrConfig()
+    eval: EvalConfig = EvalConfig()
+
+    @model_validator(mode="after")
+    def _twin_subjects_match(self) -> "Config":
+        if self.world == "twin" and len(self.subjects) != self.twin.n_subjects:
+            raise ValueError(
+                f"subjects lists {len(self.subjects)} names but twin.n_subjects is {self.twin.n_subjects}"
+            )
+        return self
+
+    @property
+    def results_dir(self) -> Path:
+        """``<paths.results>/<name>``: every artefact of this run lives below it."""
+        return Path(self.paths.results) / self.name
+
+    @property
+    def figures_dir(self) -> Path:
+        return Path(self.paths.figures)
+
+
+def load_config(path: str | Path, **overrides: Any) -> Config:
+    """Read and validate a YAML config; ``overrides`` replace top-level keys (e.g. ``paths=...``).
+
+    Raises
+    ------
+    ConfigError
+        One line: the file, the offending key, and what is allowed there.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found; pass one of {sorted(_known_configs())}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(str(err))})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    _check_keys_are_text(path, raw)
+    raw.update(overrides)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_describe(path, err)) from None
+
+
+def _describe(path: Path, err: ValidationError) -> str:
+    """Turn pydantic's first error into one actionable line."""
+    first = err.errors()[0]
+    loc = tuple(str(part) for part in first["loc"])
+    key = ".".join(loc) or "<top level>"
+    if first["type"] == "extra_forbidden":
+        allowed = ", ".join(_fields_at(loc[:-1]))
+        return f"{path}: unknown key '{key}'; allowed keys here: {allowed}"
+    return f"{path}: key '{key}': {_one_line(first['msg'])} (got {first.get('input')!r})"
+
+
+def _check_keys_are_text(path: Path, mapping: dict, prefix: str = "") -> None:
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            where = f" under '{prefix}'" if prefix else ""
+            raise ConfigError(f"{path}: key {key!r}{where} is not text (YAML reads yes/no/on/off/true/false "
+                              "and numbers as values); quote it or fix its spelling")
+        if isinstance(value, dict):
+            _check_keys_are_text(path, value, f"{prefix}.{key}" if prefix else key)
+
+
+def _fields_at(loc: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _known_configs() -> list[str]:
+    return [str(p) for p in Path("config").glob("*.yaml")]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,72 @@
+"""Reading and writing stimulus videos (mp4 through imageio's PyAV plugin) and sampling clip frames.
+
+Frames are ``uint8`` arrays of shape ``(T, H, W, 3)``, RGB, pixel range 0–255.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+from semvideo.io import atomic_path
+
+__all__ = ["read_video", "write_video", "video_meta", "clip_frame_indices", "resize_frames"]
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: float) -> Path:
+    """Write ``frames`` (T, H, W, 3) uint8 as an H.264 mp4, atomically."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"{path}: frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    with atomic_path(path, suffix=".mp4") as tmp:
+        # yuv444p keeps colours exact enough for the judges; the default 4:2:0 halves colour resolution.
+        iio.imwrite(tmp, frames, plugin="pyav", codec="libx264", fps=fps,
+                    out_pixel_format="yuv444p")
+    return Path(path)
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """Read every frame of a video as (T, H, W, 3) uint8; a clear error if it is missing or undecodable."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: stimulus video not found; check the dataset layout (see README)")
+    try:
+        frames = iio.imread(path, plugin="pyav")
+    except Exception as err:  # PyAV raises several types for corrupt containers
+        raise ValueError(f"{path}: cannot decode video ({type(err).__name__}: {err}); "
+                         "re-download or regenerate this file") from None
+    if frames.ndim != 4 or frames.shape[0] == 0:
+        raise ValueError(f"{path}: decoded {frames.shape}, expected (T, H, W, 3) frames; re-download it")
+    return frames
+
+
+def video_meta(path: str | Path) -> dict:
+    """Frame rate and frame count of a video without decoding it."""
+    meta = iio.immeta(path, plugin="pyav")
+    return {"fps": float(meta["fps"]), "duration": float(meta.get("duration", 0.0))}
+
+
+def clip_frame_indices(clip_index: int, clip_seconds: float, fps: float, n_frames: int) -> np.ndarray:
+    """Indices of ``n_frames`` evenly spaced frames inside clip ``clip_index`` of a video.
+
+    Frames are taken at the centre of ``n_frames`` equal bins of the clip (6 frames of a 2-second clip at
+    30 fps → frames 5, 15, 25, 35, 45, 55 of the clip: 3 fps, as the paper's decoders see).
+    """
+    per_clip = clip_seconds * fps
+    start = clip_index * per_clip
+    centres = start + (np.arange(n_frames) + 0.5) * per_clip / n_frames
+    return np.floor(centres).astype(int)
+
+
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """Resize (..., H, W, 3) uint8 frames to (..., size, size, 3) with area interpolation (OpenCV)."""
+    import cv2
+
+    frames = np.asarray(frames)
+    if frames.shape[-3:-1] == (size, size):
+        return frames
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    out = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in flat])
+    return out.reshape(*frames.shape[:-3], size, size, 3)

@@ -1,0 +1,1 @@
+"""Models: SAD, MAD, the twin priors and the Conditional Video Render pipeline."""

@@ -1,0 +1,96 @@
+"""Config loading: the shipped configs validate, and every kind of bad file fails with one clear line."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semvideo.config import Config, ConfigError, load_config
+from semvideo.paths import DATA_ENV, RunPaths
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "config").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_configs_load(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, Config)
+    assert cfg.name and cfg.subjects
+
+
+def test_default_is_the_cpu_twin():
+    cfg = load_config(ROOT / "config" / "default.yaml")
+    assert (cfg.world, cfg.device) == ("twin", "cpu")
+    assert cfg.results_dir == Path("results") / cfg.name
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path
+
+
+def _error(path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message, "errors must be one line"
+    assert str(path) in message, "errors must name the file"
+    return message
+
+
+def test_unknown_nested_key_names_key_file_and_allowed(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nsad:\n  hiden_dim: 3\n"))
+    assert "sad.hiden_dim" in message and "hidden_dim" in message
+
+
+def test_unknown_top_level_key(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nepochs: 3\n"))
+    assert "'epochs'" in message and "world" in message
+
+
+def test_mistyped_value_names_the_key(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nsad:\n  hidden_dim: ten\n"))
+    assert "sad.hidden_dim" in message and "integer" in message
+
+
+def test_bad_choice_lists_allowed_values(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nworld: mars\n"))
+    assert "'twin'" in message and "'cc2017'" in message and "'hcp'" in message
+
+
+def test_missing_name_and_missing_file(tmp_path):
+    assert "name" in _error(_write(tmp_path, "world: twin\n"))
+    assert "not found" in _error(tmp_path / "nope.yaml")
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path):
+    assert "YAML" in _error(_write(tmp_path, "name: [unclosed\n"))
+    assert "mapping" in _error(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_twin_subject_count_must_match(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nsubjects: [subject1]\n"))
+    assert "n_subjects" in message
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=3, max_size=12))
+def test_any_unknown_sad_key_is_rejected(tmp_path_factory, key):
+    if key in Config.model_fields["sad"].annotation.model_fields:
+        return
+    path = _write(tmp_path_factory.mktemp("cfg"), f"name: x\nsad:\n  {key}: 1\n")
+    message = _error(path)
+    # YAML turns words such as `yes` or `off` into booleans: those are reported as non-text keys.
+    assert f"sad.{key}" in message or "under 'sad' is not text" in message
+
+
+def test_real_worlds_need_a_data_root(tmp_path, monkeypatch):
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    cfg = load_config(_write(tmp_path, "name: x\nworld: cc2017\n"))
+    with pytest.raises(ValueError, match=DATA_ENV):
+        RunPaths.from_config(cfg)
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert RunPaths.from_config(cfg).data_root == tmp_path
