@@ -43,7 +43,7 @@ class TwinConfig(Section):
     frame_size: int = Field(64, ge=16)  #: rendered frames are square, pixels
     fps: int = Field(30, ge=1)
     segment_seconds: int = Field(480, ge=8)  #: CC2017 segments last 8 minutes
-    n_train_segments: int = Field(4, ge=1)
+    n_train_segments: int = Field(18, ge=1)  # CC2017: 18 training segments
     n_test_segments: int = Field(1, ge=1)
     n_subjects: int = Field(3, ge=1)
     train_repeats: int = Field(2, ge=1)
@@ -66,11 +66,22 @@ class TwinConfig(Section):
         ]
     )
     speeds: list[str] = Field(default_factory=lambda: ["slow", "fast"])
-    vertex_fraction: float = Field(0.25, gt=0, le=1)  #: share of cortical vertices written to CIFTI
-    noise_sd: float = Field(1.0, ge=0)  #: repeat-specific noise, in units of the signal's SD
-    drift_sd: float = Field(0.5, ge=0)  #: slow polynomial drift amplitude
-    run_offset_sd: float = Field(2.0, ge=0)  #: per-run baseline offset
-    lag_seconds: float = Field(4.0, ge=0)  #: hemodynamic delay the simulator builds in (via its HRF)
+    tr: float = Field(2.0, gt=0)  #: seconds per volume (CC2017: 2 s)
+    visual_fraction: float = Field(0.5, gt=0, le=1)  #: share of visual-ROI vertices simulated
+    vertex_fraction: float = Field(0.05, ge=0, le=1)  #: share of the other cortical vertices (noise only)
+    responsive_fraction: list[float] = Field(default_factory=lambda: [0.75, 0.85, 0.55])
+    """per subject: share of visual vertices driven by the stimulus (so voxel counts differ by subject)"""
+    noise_sd: float = Field(1.5, ge=0)  #: repeat-specific noise SD, in units of a driven vertex's signal SD
+    drift_sd: float = Field(0.5, ge=0)  #: slow drift amplitude, same units
+    run_offset_sd: float = Field(20.0, ge=0)  #: per-run baseline offset, scanner units (baselines ~500–1500)
+    lag_seconds: float = Field(4.0, ge=0)  #: responses peak this long after a clip's onset
+
+    @model_validator(mode="after")
+    def _one_fraction_per_subject(self) -> "TwinConfig":
+        if len(self.responsive_fraction) < self.n_subjects:
+            raise ValueError(f"responsive_fraction lists {len(self.responsive_fraction)} values for "
+                             f"{self.n_subjects} subjects")
+        return self
 
 
 class FmriConfig(Section):

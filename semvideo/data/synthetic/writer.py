@@ -1,0 +1,131 @@
+"""Write the twin in the CC2017 layout (see the package docstring); deterministic for a given config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from semvideo.config import Config
+from semvideo.data.cc2017 import VOLUMES_AFTER_STIMULUS, layout_for, run_path, stimulus_path
+from semvideo.data.cifti import write_dtseries
+from semvideo.data.synthetic.brain import Brain, FAMILIES, bold_signal, frame_features, sample_brain, \
+    simulate_run, tr_average
+from semvideo.data.synthetic.render import background, render_clip
+from semvideo.data.synthetic.world import object_state, sample_segment
+from semvideo.data.video import write_video
+from semvideo.io import atomic_dir
+from semvideo.paths import RunPaths
+
+__all__ = ["generate_twin"]
+
+
+def generate_twin(cfg: Config) -> None:
+    """Generate the whole twin dataset under ``results/<name>/raw`` (replaced atomically as one folder)."""
+    with atomic_dir(RunPaths.from_config(cfg).raw) as root:
+        features, graphs = _write_stimuli(cfg, root)
+        for index, subject in enumerate(cfg.subjects):
+            _write_subject(cfg, root, index, subject, features)
+        (root / "truth" / "scene_graphs.jsonl").write_text("".join(json.dumps(g) + "\n" for g in graphs))
+
+
+def _write_stimuli(cfg: Config, root: Path) -> tuple[dict[str, dict], list[dict]]:
+    twin = cfg.twin
+    n_clips = int(round(twin.segment_seconds / cfg.fmri.clip_seconds))
+    features, graphs = {}, []
+    rng = np.random.default_rng([cfg.seed, 0])
+    (root / "truth").mkdir(parents=True, exist_ok=True)
+    for number, (segment, split) in enumerate(tqdm(layout_for(cfg).segments, desc="twin stimuli",
+                                                   unit="segment")):
+        clips = sample_segment(rng, twin, segment, split, n_clips, cfg.fmri.clip_seconds)
+        frames, per_frame = _render_segment(cfg, clips, np.random.default_rng([cfg.seed, 1, number]))
+        write_video(stimulus_path(root, segment), frames, fps=twin.fps)
+        frames_per_tr = int(round(twin.tr * twin.fps))
+        features[segment] = {k: tr_average(v, frames_per_tr) for k, v in per_frame.items()}
+        np.savez_compressed(root / "truth" / f"features_{segment}.npz", **features[segment])
+        graphs += clips
+    return features, graphs
+
+
+def _render_segment(cfg: Config, clips: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Frames (T, S, S, 3) uint8 of a segment and their per-frame features, rendered clip by clip (the
+    features of a whole segment at full resolution would take gigabytes)."""
+    twin = cfg.twin
+    clip_frames = int(round(cfg.fmri.clip_seconds * twin.fps))
+    backgrounds: dict[str, np.ndarray] = {}
+    frames, per_frame = [], []
+    for clip in clips:
+        if clip["shot_id"] not in backgrounds:
+            backgrounds[clip["shot_id"]] = background(clip["background"], twin.frame_size, rng)
+        rgb = render_clip(clip, clip_frames, twin.fps, twin.frame_size, backgrounds[clip["shot_id"]])
+        frames.append(rgb)
+        per_frame.append(frame_features(rgb, *_kinematics([clip], clip_frames, twin.fps),
+                                        *_labels([clip], clip_frames, twin), len(twin.categories),
+                                        len(twin.colours)))
+    return np.concatenate(frames), {k: np.concatenate([f[k] for f in per_frame]) for k in per_frame[0]}
+
+
+def _kinematics(clips: list[dict], clip_frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame velocity (T, 2) in frame widths / s, expansion rate (T,) 1/s and rotation (T,) deg/s."""
+    dt = 1.0 / fps
+    velocity, expansion, rotation = [], [], []
+    for clip in clips:
+        for i in range(clip_frames):
+            t = clip["shot_time"] + i * dt
+            now, nxt = object_state(clip, t), object_state(clip, t + dt)
+            velocity.append((nxt["xy"] - now["xy"]) / dt)
+            expansion.append(np.log(nxt["scale"] / now["scale"]) / dt)
+            rotation.append((nxt["angle"] - now["angle"]) / dt)
+    return np.asarray(velocity), np.asarray(expansion), np.asarray(rotation)
+
+
+def _labels(clips: list[dict], clip_frames: int, twin) -> tuple[np.ndarray, np.ndarray]:
+    category = np.repeat([twin.categories.index(c["category"]) for c in clips], clip_frames)
+    colour = np.repeat([twin.colours.index(c["colour"]) for c in clips], clip_frames)
+    return category, colour
+
+
+def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: dict[str, dict]) -> None:
+    twin = cfg.twin
+    rng = np.random.default_rng([cfg.seed, 2, index])
+    brain = sample_brain(rng, twin, twin.responsive_fraction[index], len(twin.categories), len(twin.colours))
+    _save_truth(root / "truth", subject, brain)
+    v = len(brain.vertices)
+    baseline = rng.uniform(500, 1500, v)
+    amplitude = rng.uniform(5, 15, v)
+    grayordinates = brain.vertices["grayordinate"].to_numpy()
+    runs = []
+    n_trs = int(round(twin.segment_seconds / twin.tr))
+    for segment, split in tqdm(layout_for(cfg).segments, desc=f"{subject} runs", unit="segment"):
+        repeats = twin.train_repeats if split == "train" else twin.test_repeats
+        for rep in range(1, repeats + 1):
+            n_pre = int(rng.integers(1, 3))  # 1 → 245-volume run, 2 → 246 (for 240 TRs), as in CC2017
+            n_volumes = n_pre + n_trs + VOLUMES_AFTER_STIMULUS
+            signal = _driven_signal(brain, features[segment], twin, n_pre, n_volumes)
+            bold = simulate_run(rng, signal, twin, baseline, amplitude)
+            write_dtseries(run_path(root, subject, segment, rep), bold, grayordinates, twin.tr)
+            runs.append({"subject": subject, "segment": segment, "rep": rep, "n_volumes": n_volumes,
+                         "first_stimulus_volume": n_pre})
+    pd.DataFrame(runs).to_csv(root / "truth" / f"{subject}_runs.csv", index=False)
+
+
+def _driven_signal(brain: Brain, features: dict, twin, n_pre: int, n_volumes: int) -> np.ndarray:
+    """(n_volumes, V) stimulus-driven signal: unit variance over the stimulus volumes, times each gain."""
+    signal = np.zeros((n_volumes, len(brain.vertices)))
+    for family in FAMILIES:
+        columns = np.flatnonzero(brain.vertices["family"].to_numpy() == family)
+        convolved = bold_signal(features[family], twin.tr, n_pre, n_volumes, twin.lag_seconds)
+        signal[:, columns] = convolved @ brain.weights[family]
+    window = signal[n_pre: n_pre + len(next(iter(features.values())))]
+    mean, sd = window.mean(0), window.std(0)
+    sd[sd == 0] = 1.0
+    return (signal - mean) / sd * brain.vertices["gain"].to_numpy()
+
+
+def _save_truth(folder: Path, subject: str, brain: Brain) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    brain.vertices.to_csv(folder / f"{subject}_vertices.csv", index=False)
+    np.savez_compressed(folder / f"{subject}_weights.npz", **brain.weights)

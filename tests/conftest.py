@@ -1,0 +1,31 @@
+"""Shared fixtures: a tiny twin world generated once per test session in a temp folder."""
+
+from pathlib import Path
+
+import pytest
+
+from semvideo.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(tmp: Path, **twin_overrides):
+    """A seconds-fast twin: 4 train + 1 test segments of 48 s, one subject, a few hundred vertices."""
+    twin = {"frame_size": 32, "segment_seconds": 48, "n_train_segments": 4, "n_test_segments": 1,
+            "n_subjects": 1, "train_repeats": 2, "test_repeats": 3, "visual_fraction": 0.06,
+            "vertex_fraction": 0.004, "noise_sd": 0.3, **twin_overrides}
+    return load_config(ROOT / "config" / "smoke.yaml", name="tiny", subjects=["subject1"], twin=twin,
+                       paths={"results": str(tmp / "results"), "figures": str(tmp / "figures")})
+
+
+@pytest.fixture(scope="session")
+def tiny_twin(tmp_path_factory):
+    """(config, RunPaths) of a generated and preprocessed tiny twin."""
+    from semvideo.data.preprocess import prepare_dataset
+    from semvideo.data.synthetic import generate_twin
+    from semvideo.paths import RunPaths
+
+    cfg = tiny_config(tmp_path_factory.mktemp("twin"))
+    generate_twin(cfg)
+    prepare_dataset(cfg)
+    return cfg, RunPaths.from_config(cfg)
