@@ -81,7 +81,8 @@ def load_run(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray, np.nda
     if not np.isclose(tr, layout.tr):
         raise ValueError(f"{path}: TR is {tr} s, expected {layout.tr} s; wrong dataset or config")
     first_stimulus_volume(len(data), layout.n_trs, path)
-    usable = np.isfinite(data).all(0) & (np.nanstd(data, axis=0) > 0)
+    usable = np.isfinite(data).all(0)
+    usable[usable] = data[:, usable].std(0) > 0
     if not usable.all():
         warnings.warn(f"{path}: {int((~usable).sum())} vertices are NaN or constant and are left out",
                       stacklevel=2)
