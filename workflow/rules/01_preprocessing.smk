@@ -1,0 +1,47 @@
+# 01 · data: generate the twin (twin world only), preprocess the runs, and the notebook that shows them.
+
+if CFG.world == "twin":
+
+    rule generate_twin:
+        input:
+            lib=library("data"),
+            cfg=CONFIG_PATH,
+        output:
+            directory(f"{RESULTS}/raw"),
+        log:
+            f"{RESULTS}/logs/generate_twin.log",
+        shell:
+            "python -m semvideo generate-twin --config {CONFIG_PATH} > {log} 2>&1"
+
+
+rule prepare:
+    input:
+        raw=rules.generate_twin.output if CFG.world == "twin" else [],
+        lib=library("data"),
+        cfg=CONFIG_PATH,
+    output:
+        directory(f"{RESULTS}/data"),
+    log:
+        f"{RESULTS}/logs/prepare.log",
+    shell:
+        "python -m semvideo prepare --config {CONFIG_PATH} > {log} 2>&1"
+
+
+rule nb_01_preprocessing:
+    input:
+        nb="notebooks/01_preprocessing.py",
+        data=rules.prepare.output,
+        lib=library("data", "viz.py"),
+        cfg=CONFIG_PATH,
+    output:
+        nb=f"{RESULTS}/notebooks/01_preprocessing.ipynb",
+        figures=[f"{FIGURES}/{name}" for name in (
+            ["twin_clips.png", "bold_vs_feature.png"] if CFG.world == "twin" else []) + [
+            "reliability.png", "voxel_counts.csv", "selected_vertices_surface.png"]],
+    log:
+        f"{RESULTS}/logs/01_preprocessing.log",
+    shell:
+        PAPERMILL
+
+
+ALL_OUTPUTS += rules.nb_01_preprocessing.output.figures
