@@ -45,11 +45,11 @@ def cortex_brain_axis(grayordinates: np.ndarray) -> nib.cifti2.BrainModelAxis:
     if np.any(np.diff(grayordinates) <= 0) or grayordinates.min() < 0 or grayordinates.max() >= N_CORTEX:
         raise ValueError("grayordinates must be sorted, unique cortical indices (0–59,411)")
     left_ids, right_ids = _mesh_vertices()
-    left = grayordinates[grayordinates < N_LEFT]
-    right = grayordinates[grayordinates >= N_LEFT] - N_LEFT
-    axis_left = nib.cifti2.BrainModelAxis.from_surface(left_ids[left], N_MESH_VERTICES, "CortexLeft")
-    axis_right = nib.cifti2.BrainModelAxis.from_surface(right_ids[right], N_MESH_VERTICES, "CortexRight")
-    return axis_left + axis_right
+    is_left = grayordinates < N_LEFT
+    parts = [nib.cifti2.BrainModelAxis.from_surface(ids[grayordinates[mask] - offset], N_MESH_VERTICES, name)
+             for ids, mask, offset, name in ((left_ids, is_left, 0, "CortexLeft"),
+                                             (right_ids, ~is_left, N_LEFT, "CortexRight")) if mask.any()]
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
 def write_dtseries(path: str | Path, data: np.ndarray, grayordinates: np.ndarray, tr: float) -> Path:
