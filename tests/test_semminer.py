@@ -1,0 +1,142 @@
+"""SemMiner: prompts, the two-stage chain, the 20-word rein, the cache, and the oracle's captions."""
+
+import json
+
+import numpy as np
+import pytest
+
+from semvideo.semminer.backends.oracle import MOTION_VERBS, BlipStyleCaptioner, OracleCaptioner, subject_of
+from semvideo.semminer.cache import CaptionCache
+from semvideo.semminer.chain import ClipInput, limit_words, run_chain, run_single
+from semvideo.semminer.prompts import PROMPTS, prompt_hash, render_prompt
+
+
+def _graph(motion="left", **kw):
+    graph = {"clip_id": "seg1_0000", "category": "star", "colour": "red", "background": "grass",
+             "motion": motion, "speed": "fast", "size": 0.4, "start": [0.7, 0.5], "end": [0.3, 0.5],
+             "scale_start": 1.0, "scale_end": 1.0}
+    return graph | kw
+
+
+def _clips(n=5, motion="left"):
+    return [ClipInput(f"seg1_{i:04d}", _graph(motion, clip_id=f"seg1_{i:04d}")) for i in range(n)]
+
+
+class Recorder:
+    """A captioner that records what the chain sends it."""
+
+    name, model_id = "recorder", "none"
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, level, prompts, clips, basics):
+        self.calls.append((level, prompts, basics))
+        if level == "basic":
+            return [" ".join(["word"] * 30) + f" {c.clip_id}" for c in clips]
+        return [f"{level} of [{b}]" for b in basics]
+
+
+def test_stage_two_receives_stage_one_output(tmp_path):
+    recorder = Recorder()
+    captions = run_chain(recorder, _clips(3), CaptionCache(tmp_path / "c.jsonl"), max_basic_words=20)
+    levels = [level for level, _, _ in recorder.calls]
+    assert levels == ["basic", "anchor", "motion", "holi"]
+    for level, prompts, basics in recorder.calls[1:]:
+        for prompt, basic, clip_id in zip(prompts, basics, captions):
+            assert basic == captions[clip_id]["basic"] and basic in prompt  # C_L = Ψ(P_L, C_basic, V)
+            assert captions[clip_id][level] == f"{level} of [{basic}]"
+
+
+def test_basic_captions_obey_the_20_word_rein(tmp_path):
+    captions = run_chain(Recorder(), _clips(2), CaptionCache(tmp_path / "c.jsonl"), max_basic_words=20)
+    assert all(len(c["basic"].split()) == 20 for c in captions.values())
+    assert limit_words("one two three", 20) == "one two three"
+    assert limit_words("a b c d e, f", 5) == "a b c d e."
+
+
+def test_prompts_are_versioned_and_stage_two_needs_the_rein():
+    assert len({prompt_hash(level) for level in PROMPTS}) == len(PROMPTS)
+    assert "moves left" in render_prompt("motion", "A star moves left.").replace("A star ", "")
+    with pytest.raises(ValueError, match="C_basic"):
+        render_prompt("anchor")
+
+
+def test_cache_resumes_after_a_kill_without_recomputing(tmp_path):
+    path = tmp_path / "c.jsonl"
+    first = Recorder()
+    done = run_chain(first, _clips(4), CaptionCache(path))
+    with open(path, "a") as handle:  # a kill in the middle of a write leaves half a line
+        handle.write('{"clip_id": "seg1_0009", "lev')
+    second = Recorder()
+    with pytest.warns(UserWarning, match="incomplete last line"):
+        cache = CaptionCache(path)
+    again = run_chain(second, _clips(4), cache)
+    assert again == done and second.calls == []  # everything came from the cache
+    third = Recorder()
+    run_chain(third, _clips(6), CaptionCache(path))
+    assert all(len(prompts) == 2 for _, prompts, _ in third.calls)  # only the two new clips are captioned
+
+
+def test_corrupt_cache_line_is_reported_with_its_number(tmp_path):
+    path = tmp_path / "c.jsonl"
+    run_chain(Recorder(), _clips(1), CaptionCache(path))
+    lines = path.read_text().splitlines()
+    lines[1] = "{not json"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"c\.jsonl:2: corrupt"):
+        CaptionCache(path)
+
+
+def test_a_new_prompt_version_misses_the_cache(tmp_path, monkeypatch):
+    path = tmp_path / "c.jsonl"
+    run_chain(Recorder(), _clips(1), CaptionCache(path))
+    monkeypatch.setitem(PROMPTS, "holi", PROMPTS["holi"] + " Be brief.")
+    recorder = Recorder()
+    run_chain(recorder, _clips(1), CaptionCache(path))
+    assert [level for level, _, _ in recorder.calls] == ["holi"]
+
+
+@pytest.mark.parametrize("motion", ["left", "right", "up", "down", "approach", "recede", "rotate", "bounce"])
+def test_oracle_mentions_the_scene_at_the_right_level(tmp_path, motion):
+    captions = run_chain(OracleCaptioner(), _clips(3, motion), CaptionCache(tmp_path / "c.jsonl"))
+    for c in captions.values():
+        assert len(c["basic"].split()) <= 20
+        for level in ("basic", "anchor", "motion", "holi"):
+            assert "red" in c[level] and "star" in c[level]
+        assert "grass" in c["anchor"] and "grass" in c["holi"]
+        assert not any(verb in c["anchor"] for verb in MOTION_VERBS)  # the first frame is static
+        assert any(verb in c["motion"] for verb in MOTION_VERBS)
+
+
+def test_oracle_static_clips_have_no_motion_words(tmp_path):
+    captions = run_chain(OracleCaptioner(), _clips(3, "static"), CaptionCache(tmp_path / "c.jsonl"))
+    for c in captions.values():
+        assert "still" in c["motion"]
+        assert not any(verb in c[level] for level in ("anchor", "motion", "holi") for verb in MOTION_VERBS)
+
+
+def test_oracle_stage_two_reuses_the_rein():
+    clip = _clips(1)[0]
+    text = OracleCaptioner().generate("holi", ["p"], [clip], ["A scarlet star quickly moves to the left."])[0]
+    assert "the scarlet star" in text  # the subject came from C_basic, not from the scene graph
+    assert subject_of("A red star rests against the sky.") == "the red star"
+
+
+def test_blip_baseline_is_short_and_static(tmp_path):
+    captions = run_single(BlipStyleCaptioner(), _clips(5), CaptionCache(tmp_path / "c.jsonl"))
+    assert all(len(c.split()) <= 10 and "star" in c for c in captions.values())
+    assert not any(verb in c for c in captions.values() for verb in MOTION_VERBS)
+
+
+def test_run_semminer_on_the_tiny_twin(tiny_twin):
+    from semvideo.semminer import load_captions, run_semminer
+
+    cfg, paths = tiny_twin
+    run_semminer(cfg)
+    table = load_captions(cfg)
+    clips = __import__("pandas").read_csv(paths.data / "clips.csv")
+    assert table["clip_id"].tolist() == clips["clip_id"].tolist()
+    graphs = {g["clip_id"]: g for g in map(json.loads, (paths.raw / "truth" / "scene_graphs.jsonl").read_text().splitlines())}
+    row = table.iloc[7]
+    assert graphs[row["clip_id"]]["colour"] in row["holi"]
