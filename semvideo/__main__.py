@@ -15,6 +15,7 @@ from semvideo.config import ConfigError, load_config
 #: command → "module:function"; modules are imported only when their command runs.
 COMMANDS = {
     "generate-twin": "semvideo.data.synthetic:generate_twin",
+    "check-data": "semvideo.data.check:check_data",
     "prepare": "semvideo.data.preprocess:prepare_dataset",
     "caption": "semvideo.semminer:run_semminer",
     "embed": "semvideo.embed:embed_captions",
