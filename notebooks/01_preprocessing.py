@@ -135,7 +135,7 @@ for subject in cfg.subjects:
 
         row |= selection_scores(voxels, truth_vertices(paths.raw, subject))
     rows.append(row)
-counts = pd.DataFrame(rows).set_index("subject")
+counts = pd.DataFrame(rows).set_index("subject").convert_dtypes()
 save_table(counts, cfg.figures_dir, "voxel_counts")
 counts
 

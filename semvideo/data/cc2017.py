@@ -49,6 +49,9 @@ def layout_for(cfg: Config) -> Layout:
             [(f"test{k}", "test") for k in range(1, twin.n_test_segments + 1)]
         return Layout(tuple(segments), {"train": twin.train_repeats, "test": twin.test_repeats},
                       int(round(twin.segment_seconds / twin.tr)), twin.tr)
+    if cfg.world != "cc2017":
+        raise NotImplementedError(f"the {cfg.world} world has its own reader (semvideo.data.hcp); its clip "
+                                  "layout and preprocessing are not wired into `prepare` yet")
     segments = [(f"seg{k}", "train") for k in range(1, 19)] + [(f"test{k}", "test") for k in range(1, 6)]
     return Layout(tuple(segments), {"train": 2, "test": 10}, 240, 2.0)
 
