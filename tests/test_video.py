@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semvideo.data.video import clip_frame_indices, read_video, resize_frames, video_meta, write_video
+from semvideo.data.video import clip_frame_indices, read_frames, read_video, resize_frames, video_meta, write_video
 
 
 def _moving_square(n=30, size=32):
@@ -44,3 +44,16 @@ def test_resize_keeps_batch_shape_and_mean_colour():
     frames = np.full((2, 3, 64, 64, 3), 100, np.uint8)
     small = resize_frames(frames, 16)
     assert small.shape == (2, 3, 16, 16, 3) and (small == 100).all()
+
+
+def test_read_frames_matches_read_video_and_reports_truncation(tmp_path):
+    frames = _moving_square(n=40)
+    write_video(tmp_path / "v.mp4", frames, fps=30)
+    every = read_video(tmp_path / "v.mp4")
+    index = np.array([[1, 5], [30, 39]])
+    np.testing.assert_array_equal(read_frames(tmp_path / "v.mp4", index), every[index])
+    with pytest.raises(ValueError, match="has 40 frames, but frame 45 is needed"):
+        read_frames(tmp_path / "v.mp4", np.array([3, 45]))
+    (tmp_path / "broken.mp4").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="broken.mp4.*cannot decode"):
+        read_frames(tmp_path / "broken.mp4", np.array([0]))

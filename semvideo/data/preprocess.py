@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, load_run, run_path, stimulus_path
-from semvideo.data.video import clip_frame_indices, read_video, resize_frames
+from semvideo.data.video import clip_frame_indices, read_frames, resize_frames
 from semvideo.io import atomic_dir
 from semvideo.paths import RunPaths
 
@@ -118,16 +118,10 @@ def _clip_frames(cfg: Config, layout: Layout, root: Path, split: str) -> np.ndar
     """uint8 (N, frames_per_clip, S, S, 3): each clip's frames at 3 fps, resized to the model resolution."""
     n_clips, fmri = _n_clips(cfg, layout), cfg.fmri
     out = []
-    for seg, seg_split in tqdm([s for s in layout.segments if s[1] == split], desc=f"{split} frames"):
-        path = stimulus_path(root, seg)
-        video = read_video(path)
-        fps = cfg.twin.fps if cfg.world == "twin" else 30
-        index = np.stack([clip_frame_indices(i, fmri.clip_seconds, fps, fmri.frames_per_clip)
-                          for i in range(n_clips)])
-        if index.max() >= len(video):
-            raise ValueError(f"{path}: {len(video)} frames, but {n_clips} clips of {fmri.clip_seconds} s need "
-                             f"{index.max() + 1}; the video is truncated — re-download it")
-        out.append(resize_frames(video[index], fmri.frame_size))
+    fps = cfg.twin.fps if cfg.world == "twin" else 30
+    index = np.stack([clip_frame_indices(i, fmri.clip_seconds, fps, fmri.frames_per_clip) for i in range(n_clips)])
+    for seg, _ in tqdm([s for s in layout.segments if s[1] == split], desc=f"{split} frames"):
+        out.append(resize_frames(read_frames(stimulus_path(root, seg), index), fmri.frame_size))
     return np.concatenate(out)
 
 
