@@ -5,9 +5,10 @@
 * ``clip`` (real configs): the CLIP ViT-L/14 text encoder's last hidden state (D = 768), SD 1.5's
   conditioning space.
 
-Token rows beyond a caption's length are zeros (MiniLM) or CLIP's own padding-token states (CLIP, as SD
-conditions on them). ``embed_captions(cfg)`` writes ``embeddings/{level}_{split}.npy`` as float16
-(N, 77, D) — half the disk of float32 at no cost to the decoders, which compute in float32.
+Token rows beyond a caption's length are zeros (MiniLM: its encoder has no padding states) or CLIP's own
+padding-token states (CLIP, as SD 1.5 conditions on them). ``embed_captions(cfg)`` writes
+``embeddings/{level}_{split}.npy`` float32 (N, 77, D) for every caption level, rows aligned with the clips
+of that split in ``data/clips.csv``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 
-__all__ = ["MiniLMEmbedder", "CLIPTextEmbedder", "make_embedder", "embed_captions", "load_embeddings"]
+__all__ = ["CLIPTextEmbedder", "MiniLMEmbedder", "embed_captions", "load_embeddings", "make_embedder"]
 
 
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 per-token embeddings (offline); ``dim`` = 384."""
 
     dim = 384
+    name = "all-MiniLM-L6-v2 WordPiece"  #: the tokenizer that counts Table 4's tokens
 
     def __init__(self, max_tokens: int = 77, batch_size: int = 64):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -62,6 +64,7 @@ class CLIPTextEmbedder:
         self.tokenizer = CLIPTokenizer.from_pretrained(model_id)
         self.model = CLIPTextModelWithProjection.from_pretrained(model_id).to(device).eval()
         self.dim = self.model.config.hidden_size
+        self.name = f"CLIP BPE ({model_id})"  #: the tokenizer that counts Table 4's tokens
         self.max_tokens, self.batch_size, self.device = max_tokens, batch_size, device
 
     def _run(self, texts: list[str]):
@@ -71,7 +74,7 @@ class CLIPTextEmbedder:
             return self.model(**batch)
 
     def tokens(self, texts: list[str]) -> np.ndarray:
-        """(N, max_tokens, hidden) float32 last hidden state."""
+        """(N, max_tokens, hidden) float32 last hidden state (padding="max_length", truncation)."""
         return np.concatenate([self._run(texts[i: i + self.batch_size]).last_hidden_state.float().cpu().numpy()
                                for i in range(0, len(texts), self.batch_size)])
 
@@ -82,10 +85,12 @@ class CLIPTextEmbedder:
         return embeds / np.linalg.norm(embeds, axis=1, keepdims=True)
 
     def count_tokens(self, texts: list[str]) -> np.ndarray:
+        """CLIP BPE tokens per text, start/end tokens excluded."""
         return np.array([len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts])
 
 
-def make_embedder(cfg: Config):
+def make_embedder(cfg: Config) -> MiniLMEmbedder | CLIPTextEmbedder:
+    """The configured text embedder: ``minilm`` (offline, the twin) or ``clip`` (``embed.model_id``)."""
     if cfg.embed.backend == "minilm":
         return MiniLMEmbedder(cfg.embed.max_tokens, cfg.embed.batch_size)
     if not cfg.embed.model_id:
@@ -102,21 +107,25 @@ def embed_captions(cfg: Config) -> None:
 
     captions = load_captions(cfg).set_index("clip_id")
     clips = PreparedData.from_config(cfg).clips
+    missing = sorted(set(clips["clip_id"]) - set(captions.index))
+    if missing:
+        raise ValueError(f"captions.csv has no caption for {len(missing)} clips of clips.csv (e.g. {missing[0]}); "
+                         "rerun `python -m semvideo caption` after `prepare`")
     embedder = make_embedder(cfg)
     folder = RunPaths.from_config(cfg).embeddings
     for level in tqdm(CAPTION_LEVELS, desc="embedding levels"):
         texts = captions.loc[clips["clip_id"], level].tolist()
         unique, inverse = np.unique(texts, return_inverse=True)
-        states = embedder.tokens(unique.tolist()).astype(np.float16)[inverse]
+        states = embedder.tokens(unique.tolist())  # (n_unique, 77, D)
         for split in ("train", "test"):
-            save_npy(folder / f"{level}_{split}.npy", states[(clips["split"] == split).to_numpy()])
+            save_npy(folder / f"{level}_{split}.npy", states[inverse[(clips["split"] == split).to_numpy()]])
 
 
 def load_embeddings(cfg: Config, level: str, split: str) -> np.ndarray:
-    """float32 (N, 77, D) targets of one level and split, in clips.csv order."""
+    """float32 (N, 77, D) targets of one level and split, in clips.csv order (memory-mapped)."""
     from semvideo.paths import RunPaths
 
     path = RunPaths.from_config(cfg).embeddings / f"{level}_{split}.npy"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no embeddings yet; run `python -m semvideo embed --config ...` first")
-    return np.load(path).astype(np.float32)
+    return np.load(path, mmap_mode="r")

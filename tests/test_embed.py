@@ -56,3 +56,23 @@ def test_clip_text_path_loads_saved_weights_and_pads_to_77(tmp_path):
     assert pooled.shape == (2, 8) and np.allclose(np.linalg.norm(pooled, axis=1), 1)
     short, longer = embedder.count_tokens(["a red", "a red star moves left"])
     assert 0 < short < longer  # special tokens are not counted, words are
+
+
+def test_embed_captions_writes_float32_targets_aligned_with_clips_csv(tiny_twin, minilm):
+    import pandas as pd
+
+    from semvideo.embed import embed_captions, load_embeddings
+    from semvideo.semminer import CAPTION_LEVELS, load_captions, run_semminer
+
+    cfg, paths = tiny_twin
+    run_semminer(cfg)
+    embed_captions(cfg)
+    clips, captions = pd.read_csv(paths.data / "clips.csv"), load_captions(cfg)
+    for split in ("train", "test"):
+        rows = captions[(clips["split"] == split).to_numpy()]
+        for level in CAPTION_LEVELS:
+            targets = load_embeddings(cfg, level, split)
+            assert targets.shape == (len(rows), 77, 384) and targets.dtype == np.float32
+        check = [0, len(rows) - 1]  # first and last row: the embedding of that clip's own caption
+        np.testing.assert_allclose(load_embeddings(cfg, "holi", split)[check],
+                                   minilm.tokens(rows["holi"].iloc[check].tolist()), atol=1e-5)

@@ -12,6 +12,8 @@ import os
 import warnings
 from pathlib import Path
 
+from semvideo.io import write_text
+
 __all__ = ["CaptionCache"]
 
 Key = tuple[str, str, str, str, str]
@@ -35,7 +37,7 @@ class CaptionCache:
             lines.pop()
         elif lines:  # the last write was interrupted mid-line: drop it and resume
             warnings.warn(f"{self.path}: dropping an incomplete last line (an interrupted write)", stacklevel=3)
-            self.path.write_text("".join(line + "\n" for line in lines[:-1]))
+            write_text(self.path, "".join(line + "\n" for line in lines[:-1]))
             lines.pop()
         for number, line in enumerate(lines, start=1):
             try:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from semvideo.semminer.cache import CaptionCache
 from semvideo.semminer.prompts import STAGE2_LEVELS, prompt_hash, render_prompt
 
-__all__ = ["ClipInput", "Captioner", "limit_words", "run_chain", "run_single"]
+__all__ = ["Captioner", "ClipInput", "limit_words", "run_chain", "run_single"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def limit_words(text: str, max_words: int) -> str:
     words = text.split()
     if len(words) <= max_words:
         return text.strip()
-    return " ".join(words[:max_words]).rstrip(",;:") .rstrip(".") + "."
+    return " ".join(words[:max_words]).rstrip(",;:.") + "."
 
 
 def run_chain(captioner: Captioner, clips: list[ClipInput], cache: CaptionCache, max_basic_words: int = 20,

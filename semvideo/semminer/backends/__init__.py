@@ -1,5 +1,10 @@
-"""SemMiner backends: ``oracle`` (the twin's scene graphs), ``blip`` (single short caption), ``hf`` (an MLLM)."""
+"""SemMiner backends behind the :class:`~semvideo.semminer.chain.Captioner` interface.
 
-from semvideo.semminer.backends.oracle import BlipStyleCaptioner, OracleCaptioner
+``oracle`` (the twin: scene graph → captions), ``blip`` (the single short-caption baseline) and ``hf`` (any
+transformers image-text model, Qwen2.5-VL by default; imported only when used).
+"""
 
-__all__ = ["OracleCaptioner", "BlipStyleCaptioner"]
+from semvideo.semminer.backends.blip import BlipStyleCaptioner
+from semvideo.semminer.backends.oracle import OracleCaptioner
+
+__all__ = ["BlipStyleCaptioner", "OracleCaptioner"]

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import numpy as np
 
 from semvideo.semminer.chain import ClipInput
 
-__all__ = ["OracleCaptioner", "MOTION_VERBS", "NOUNS", "SCENES", "rng_for", "pick"]
+__all__ = ["MOTION_WORDS", "NOUNS", "SCENES", "OracleCaptioner", "pick", "rng_for", "source_version", "subject_of"]
 
 NOUNS = {"ball": "ball", "box": "square box", "star": "star", "triangle": "triangle", "ring": "ring",
          "cross": "cross", "diamond": "diamond", "heart": "heart", "arrow": "arrow", "moon": "crescent moon",
          "hexagon": "hexagon", "bar": "bar"}
+#: background → (short name, detailed description)
 SCENES = {"sky": ("the sky", "a clear blue sky that brightens towards the horizon"),
           "grass": ("a grassy field", "a green grassy field with darker vertical blades"),
           "sand": ("sandy ground", "warm, speckled sandy ground in soft beige tones"),
@@ -27,91 +29,118 @@ SCENES = {"sky": ("the sky", "a clear blue sky that brightens towards the horizo
 VERBS = {"left": "moves to the left", "right": "moves to the right", "up": "rises upward",
          "down": "sinks downward", "approach": "grows larger as it approaches", "recede": "shrinks as it recedes",
          "rotate": "spins in place", "bounce": "bounces up and down", "static": "stays still"}
-#: words that only describe change; the anchor caption (first frame) and static clips never use them.
-MOTION_VERBS = ("moves", "rises", "sinks", "grows", "shrinks", "spins", "bounces", "travels", "drifts",
-                "approaches", "recedes", "turning", "moving")
+#: words that only describe change: the anchor caption (first frame) and static clips never use them.
+MOTION_WORDS = ("moves", "rises", "sinks", "grows", "shrinks", "spins", "bounces", "travelling", "approaches",
+                "recedes", "turning", "growing", "shrinking", "hopping", "quickly", "slowly", "rapidly", "swiftly",
+                "gently", "steadily")
 ADVERBS = {"slow": ("slowly", "gently", "steadily"), "fast": ("quickly", "rapidly", "swiftly")}
+_SUBJECT = re.compile(r"^(?:an?|the)\s+(.+?)\s+(?:quickly|rapidly|swiftly|slowly|gently|steadily|moves|rises|"
+                      r"sinks|grows|shrinks|spins|bounces|stays|rests)\b", re.IGNORECASE)
 
 
-def _rng(clip_id: str, level: str) -> np.random.Generator:
+def rng_for(clip_id: str, level: str) -> np.random.Generator:
+    """A generator seeded by (clip id, level): phrasing varies across clips but repeats exactly."""
     return np.random.default_rng(int(hashlib.sha256(f"{clip_id}/{level}".encode()).hexdigest()[:8], 16))
 
 
-def _pick(rng: np.random.Generator, options) -> str:
+def pick(rng: np.random.Generator, options) -> str:
     return str(options[rng.integers(len(options))])
 
 
-def _position(xy) -> str:
+def _place(xy) -> str:
+    """Region of the frame at (x, y) in frame fractions, y down: "upper left", "right side", "centre"."""
     x, y = xy
-    row = "upper" if y < 0.4 else "lower" if y > 0.6 else "middle"
-    col = "left" if x < 0.4 else "right" if x > 0.6 else "centre"
-    return "centre" if (row, col) == ("middle", "centre") else f"{row} {col}" if row != "middle" else f"{col} side"
+    row = "upper" if y < 0.4 else "lower" if y > 0.6 else ""
+    col = "left" if x < 0.4 else "right" if x > 0.6 else ""
+    if row and col:
+        return f"{row} {col}"
+    return f"{row} part" if row else f"{col} side" if col else "centre"
+
+
+def _in(xy) -> str:
+    """Where an object at (x, y) is, with its preposition: "in the upper left", "on the right side"."""
+    place = _place(xy)
+    return f"on the {place}" if place.endswith("side") else f"in the {place}"
 
 
 def _size(size: float) -> str:
+    """Size word for an object diameter in frame widths."""
     return "small" if size < 0.35 else "large" if size > 0.5 else "medium-sized"
 
 
 def subject_of(basic: str) -> str:
-    """The subject phrase of C_basic ("A red star quickly …" → "the red star")."""
-    match = re.match(r"^(?:an?|the)\s+((?:\w+\s+){0,2}?\w+?)\s+(?:quickly|rapidly|swiftly|slowly|gently|steadily|"
-                     r"moves|rises|sinks|grows|shrinks|spins|bounces|stays|is|sits|rests|floats)\b", basic, re.I)
+    """The subject phrase of C_basic ("A red star quickly …" → "the red star"); "the object" if none."""
+    match = _SUBJECT.match(basic.strip())
     return f"the {match.group(1).lower()}" if match else "the object"
+
+
+def source_version(*paths: str) -> str:
+    """``scene-graph-<hash of the captioner's sources>``: editing the templates invalidates cached captions."""
+    return "scene-graph-" + hashlib.sha256(b"".join(Path(p).read_bytes() for p in paths)).hexdigest()[:10]
 
 
 class OracleCaptioner:
     """Deterministic captions from scene graphs; ``generate`` follows the :class:`Captioner` protocol."""
 
     name = "oracle"
-    model_id = "scene-graph-v1"
+    model_id = source_version(__file__)
 
     def generate(self, level: str, prompts: list[str], clips: list[ClipInput],
                  basics: list[str | None]) -> list[str]:
+        if any(clip.scene_graph is None for clip in clips):
+            raise ValueError("the oracle captioner needs each clip's scene graph (raw/truth/scene_graphs.jsonl); "
+                             "use semminer.backend 'hf' for real data")
         write = getattr(self, f"_{level}")
-        return [write(clip.scene_graph, basic, _rng(clip.clip_id, level)) for clip, basic in zip(clips, basics)]
+        return [write(clip.scene_graph, basic, rng_for(clip.clip_id, level)) for clip, basic in zip(clips, basics)]
 
     def _basic(self, g: dict, basic: None, rng) -> str:
-        noun, adverb = NOUNS[g["category"]], _pick(rng, ADVERBS[g["speed"]])
-        place = SCENES[g["background"]][0]
+        noun, adverb, place = NOUNS[g["category"]], pick(rng, ADVERBS[g["speed"]]), SCENES[g["background"]][0]
         if g["motion"] == "static":
-            return f"A {g['colour']} {noun} {_pick(rng, ['stays still', 'rests'])} against {place}."
-        return _pick(rng, [f"A {g['colour']} {noun} {adverb} {VERBS[g['motion']]} against {place}.",
-                           f"A {g['colour']} {noun} {VERBS[g['motion']]} {adverb} over {place}."])
+            return f"A {g['colour']} {noun} {pick(rng, ['stays still', 'rests'])} against {place}."
+        return pick(rng, [f"A {g['colour']} {noun} {adverb} {VERBS[g['motion']]} against {place}.",
+                          f"A {g['colour']} {noun} {VERBS[g['motion']]} {adverb} over {place}."])
 
     def _anchor(self, g: dict, basic: str, rng) -> str:
-        subject, noun = subject_of(basic), NOUNS[g["category"]]
-        where, bg = _position(g["start"]), SCENES[g["background"]][1]
-        opening = _pick(rng, [f"{subject.capitalize()}, a {_size(g['size'])} solid {g['colour']} {noun}, sits in "
-                              f"the {where} of the frame",
-                              f"{subject.capitalize()} is a {_size(g['size'])} {g['colour']} {noun} placed in the "
-                              f"{where} of the picture"])
-        style = _pick(rng, ["flat colours and crisp edges", "a clean, simple, centred composition",
-                            "sharp outlines and even lighting"])
-        return f"{opening}, in front of {bg}. The {noun} is fully {g['colour']}, drawn with {style}."
+        subject, noun, colour = subject_of(basic).capitalize(), NOUNS[g["category"]], g["colour"]
+        where, bg = _in(g["start"]), SCENES[g["background"]][1]
+        size = _size(g["size"])
+        opening = pick(rng, [f"{subject}, a {size} solid {colour} {noun}, sits {where} of the frame",
+                             f"{subject} appears as a {size} {colour} shape placed {where} of the picture"])
+        style = pick(rng, ["flat colours and crisp edges", "a clean and simple composition",
+                           "sharp outlines and even lighting"])
+        return f"{opening}, in front of {bg}, with {style}."
 
     def _motion(self, g: dict, basic: str, rng) -> str:
-        subject = subject_of(basic).capitalize()
-        adverb = _pick(rng, ADVERBS[g["speed"]])
+        subject, adverb = subject_of(basic).capitalize(), pick(rng, ADVERBS[g["speed"]])
         if g["motion"] == "static":
-            return (f"{subject} stays completely still in the {_position(g['start'])} of the frame; nothing in the "
-                    f"scene changes, and the camera is fixed for the whole clip.")
-        path = {"rotate": f"turning around its centre at a {g['speed']} pace while staying in the "
-                          f"{_position(g['start'])}",
-                "approach": f"growing from {_size(g['size'])} to {_size(g['size'] * g['scale_end'] / g['scale_start'])}"
-                            f" as it comes towards the viewer",
-                "recede": f"shrinking from {_size(g['size'])} to "
-                          f"{_size(g['size'] * g['scale_end'] / g['scale_start'])} as it moves away",
-                "bounce": f"hopping repeatedly around the {_position(g['start'])} at a {g['speed']} rhythm"}.get(
-            g["motion"], f"travelling from the {_position(g['start'])} towards the {_position(g['end'])} of the frame")
-        return (f"{subject} {VERBS[g['motion']]} {adverb}, {path}. The motion is {g['speed']} and continuous, "
-                f"with {_pick(rng, ['no pauses', 'a constant pace', 'a smooth, even speed'])}.")
+            return (f"{subject} stays completely still {_in(g['start'])} of the frame; nothing in the "
+                    f"scene changes, its size and orientation stay the same, and the camera is fixed for the "
+                    f"whole clip.")
+        ending = pick(rng, ["the camera stays fixed and the background does not change",
+                            "only the object changes while the camera and the background stay fixed"])
+        return (f"{subject} {VERBS[g['motion']]} {adverb}, {_path(g)}. The motion is {g['speed']} and "
+                f"continuous, with {pick(rng, ['no pauses', 'a constant pace', 'a smooth, even speed'])}, and "
+                f"{ending}.")
 
     def _holi(self, g: dict, basic: str, rng) -> str:
         subject, noun = subject_of(basic), NOUNS[g["category"]]
-        intro = _pick(rng, ["In this short clip", "Throughout the video", "Over two seconds"])
-        action = ("stays still" if g["motion"] == "static"
-                  else f"{VERBS[g['motion']]} {_pick(rng, ADVERBS[g['speed']])}")
-        return (f"{intro}, {subject}, a {_size(g['size'])} {g['colour']} {noun} set against "
-                f"{SCENES[g['background']][1]}, {action}. It starts in the {_position(g['start'])} of the frame "
-                f"and ends in the {_position(g['end'])}, while the background stays unchanged in one continuous "
-                f"shot.")
+        intro = pick(rng, ["In this short clip", "Throughout the video", "Over two seconds"])
+        scene = f"{intro}, {subject}, a {_size(g['size'])} {g['colour']} {noun} over {SCENES[g['background']][0]},"
+        if g["motion"] == "static":
+            return (f"{scene} stays still {_in(g['start'])} of the frame for the whole shot, while the "
+                    f"background stays unchanged.")
+        return (f"{scene} {VERBS[g['motion']]} {pick(rng, ADVERBS[g['speed']])}, {_path(g)}. It starts "
+                f"{_in(g['start'])} of the frame and ends {_in(g['end'])}, while the background stays "
+                f"unchanged in one continuous shot.")
+
+
+def _path(g: dict) -> str:
+    """How a moving object's position, size or angle changes over the clip (not for static clips)."""
+    ratio = g["scale_end"] / g["scale_start"]
+    return {"rotate": f"turning around its centre at a {g['speed']} pace while staying "
+                      f"{_in(g['start'])}",
+            "approach": f"growing from {_size(g['size'])} to {_size(g['size'] * ratio)} as it comes towards the "
+                        f"viewer",
+            "recede": f"shrinking from {_size(g['size'])} to {_size(g['size'] * ratio)} as it moves away",
+            "bounce": f"hopping repeatedly around the {_place(g['start'])} at a {g['speed']} rhythm"}.get(
+        g["motion"], f"travelling from the {_place(g['start'])} towards the {_place(g['end'])} of the frame")
