@@ -100,78 +100,117 @@ class FmriConfig(Section):
 
 
 class SemMinerConfig(Section):
+    """Multi-level captions through the two-stage prompt chain (paper §3.1, Appendix A)."""
+
+    #: oracle = the twin's scene graphs; hf = a transformers image-text model; blip = one short caption for all
     backend: Literal["oracle", "hf", "blip"] = "oracle"
-    model_id: str | None = None  #: hub id or local path for the ``hf`` backend
-    max_basic_words: int = Field(20, ge=1)
-    n_frames: int = Field(4, ge=1)  #: frames sampled per clip for multimodal backends
-    batch_size: int = Field(8, ge=1)
-    max_new_tokens: int = Field(96, ge=1)
+    model_id: str | None = None  #: hub id or local path for ``hf``; None = Qwen/Qwen2.5-VL-7B-Instruct
+    max_basic_words: int = Field(20, ge=1)  #: C_basic is truncated to this many words (the paper's 20)
+    n_frames: int = Field(4, ge=1)  #: frames sampled per clip (first and last included) for ``hf``
+    batch_size: int = Field(8, ge=1)  #: clips per generate call
+    max_new_tokens: int = Field(96, ge=1)  #: generation budget per caption for ``hf``
 
 
 class EmbedConfig(Section):
-    backend: Literal["minilm", "clip"] = "minilm"
-    model_id: str | None = None  #: CLIP text encoder id for the real configs
-    max_tokens: int = Field(77, ge=2)
-    batch_size: int = Field(64, ge=1)
+    """Text targets Z(C): per-token caption embeddings, max_tokens × D (paper §3.2)."""
+
+    backend: Literal["minilm", "clip"] = "minilm"  #: minilm = offline MiniLM (D 384); clip = CLIP text (D 768)
+    model_id: str | None = None  #: CLIP text encoder id for ``clip``, e.g. openai/clip-vit-large-patch14
+    max_tokens: int = Field(77, ge=2)  #: captions are padded / truncated to this many tokens (CLIP's 77)
+    batch_size: int = Field(64, ge=1)  #: captions per encoder call
 
 
 class SadConfig(Section):
-    hidden_dim: int = Field(256, ge=8)  #: D_l (4096 in the paper)
-    prior_layers: int = Field(2, ge=1)
-    prior_heads: int = Field(4, ge=1)
-    prior_head_dim: int = Field(32, ge=8)
-    prior_timesteps: int = Field(100, ge=1)
-    prior_sample_steps: int = Field(20, ge=1)
+    """Semantic Alignment Decoder, one per level (paper §3.2, appendix C.1); twin sizes by default."""
+
+    hidden_dim: int = Field(128, ge=8)  #: D_l (4096 in the paper)
+    dropout: float = Field(0.15, ge=0, lt=1)  #: dropout after each hidden MLP layer
+    prior_layers: int = Field(1, ge=1)  #: Refineformer layers (4 in the paper)
+    prior_heads: int = Field(2, ge=1)  #: attention heads (8 in the paper)
+    prior_head_dim: int = Field(16, ge=8)  #: width per head (64 in the paper)
+    prior_timesteps: int = Field(100, ge=1)  #: T, diffusion steps of the Refineformer's training
+    prior_sample_steps: int = Field(20, ge=1)  #: DDIM steps of the refining sampler at inference
+    #: section4 = λ_SoftCLIP 0.1, λ_refine 0.5 (§4, default); appendix_c = λ_SoftCLIP 0.5, λ_refine 0.1
     loss_weights: Literal["section4", "appendix_c"] = "section4"
-    mixco_alpha: float = Field(0.15, gt=0)
-    lr: float = Field(3e-4, gt=0)
-    pretrain_epochs: int = Field(20, ge=0)
-    finetune_epochs: int = Field(10, ge=0)
-    batch_size: int = Field(64, ge=1)
+    temperature: float = Field(0.05, gt=0)  #: τ of SoftCLIP (eq. 5), on L2-normalised flattened embeddings
+    mixco_alpha: float = Field(0.15, gt=0)  #: MixCo mixing weights ~ Beta(α, α) (eq. 14)
+    lr: float = Field(1e-3, gt=0)  #: peak LR of the cosine schedule (1e-4 in the paper)
+    pretrain_epochs: int = Field(2, ge=0)  #: epochs over all subjects' clips together
+    finetune_epochs: int = Field(1, ge=0)  #: epochs per subject, starting from the pre-trained weights
+    batch_size: int = Field(128, ge=1)  #: 96 in the paper
+    #: also train single-subject SADs (no pre-training, pretrain+finetune epochs) at these levels, for notebook 03
+    single_subject_levels: list[Literal["anchor", "motion", "holi"]] = Field(default_factory=lambda: ["anchor"])
 
 
 class MadConfig(Section):
-    proj_channels: int = Field(16, ge=1)  #: c in n × c×h×w (64 in the paper)
-    proj_size: int = Field(4, ge=1)  #: h = w of the projected grid (7 in the paper)
-    hidden_dim: int = Field(256, ge=8)
-    lr: float = Field(3e-4, gt=0)
-    epochs: int = Field(20, ge=0)
-    batch_size: int = Field(32, ge=1)
-    contrastive_weight: float = Field(0.1, ge=0)
-    temperature: float = Field(0.1, gt=0)
+    """Motion Adaptation Decoder (paper §3.2 eqs. 8–13, appendix C.1; semvideo.models.mad)."""
+
+    proj_channels: int = Field(32, ge=1)  #: c in n × c×h×w (64 in the paper)
+    proj_size: int = Field(4, ge=1)  #: h = w of the projected grid (7 in the paper); latent size / 2^k
+    hidden_dim: int = Field(256, ge=8)  #: width of the projection's linear layer (256 in the paper)
+    mlp_dim: int = Field(512, ge=8)  #: hidden width of the projection MLP (6×4096 in the paper)
+    block_channels: list[int] = Field(default_factory=lambda: [32, 16, 8], min_length=1)  #: 3 AttnUpDecoderBlock2D
+    head_dim: int = Field(8, ge=1)  #: attention head width (fusion and decoder)
+    norm_groups: int = Field(8, ge=1)  #: GroupNorm groups; must divide every block channel count
+    dropout: float = Field(0.1, ge=0, lt=1)  #: dropout in the projection MLP
+    lr: float = Field(2e-3, gt=0)  #: OneCycle peak LR; the paper's 3e-4 over 100 epochs, higher for 8 CPU epochs
+    epochs: int = Field(8, ge=0)  #: the paper trains 100 epochs; 8 on the twin (~1.5 min per model on 2 cores)
+    batch_size: int = Field(64, ge=1)  #: clips per step (the paper's 20)
+    contrastive_weight: float = Field(0.1, ge=0)  #: weight of eq. 13's contrastive terms relative to L1
+    temperature: float = Field(0.1, gt=0)  #: τ of eq. 13
     semantic_source: Literal["true", "predicted"] = "true"  #: Z(C_motion) used while training
 
 
 class PriorsConfig(Section):
     """Where the render's pretrained components come from: hub ids (real) or in-project twin priors."""
 
-    vae: str | None = None  #: hub id / path of an AutoencoderKL; None trains the twin's own
+    vae: str | None = None  #: hub id / path of an AutoencoderKL (subfolder vae tried); None trains the twin's own
     t2i: str | None = None  #: hub id / path of a UNet2DConditionModel (SD 1.5 for the real configs)
-    motion_adapter: str | None = None  #: AnimateDiff motion adapter id / path
-    sparsectrl: str | None = None  #: SparseCtrl RGB controlnet id / path
+    motion_adapter: str | None = None  #: AnimateDiff motion adapter id / path (or a saved UNetMotionModel)
+    sparsectrl: str | None = None  #: SparseCtrl RGB controlnet id / path; None = keyframe latent injection only
     latent_channels: int = Field(4, ge=1)
-    vae_downsample: int = Field(4, ge=1)  #: frame_size / latent size
-    vae_epochs: int = Field(10, ge=0)
-    unet_epochs: int = Field(20, ge=0)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    vae_downsample: int = Field(4, ge=1)  #: frame_size / latent size (a power of two)
+    vae_width: int = Field(16, ge=8)  #: twin VAE channels of its first block (0.24 M parameters at 16)
+    unet_width: int = Field(32, ge=8)  #: twin T2I/T2V channels of the first block (second block: twice that)
+    vae_epochs: int = Field(10, ge=0)  #: passes over every training frame
+    t2i_epochs: int = Field(20, ge=0)  #: passes over the training clips' first frames (anchor captions)
+    t2v_epochs: int = Field(5, ge=0)  #: passes over the training clips (holistic captions)
+    caption_dropout: float = Field(0.1, ge=0, lt=1)  #: share of captions replaced by the unconditional one
+    batch_size: int = Field(64, ge=1)  #: frames (VAE, T2I) or clips / 4 (T2V) per step
+    lr: float = Field(1e-3, gt=0)  #: peak AdamW LR (cosine schedule)
+    probe_clips: int = Field(48, ge=1)  #: test clips sampled to measure caption following
 
 
 class CvrConfig(Section):
-    num_inference_steps: int = Field(20, ge=1)
-    guidance_scale: float = Field(3.0, ge=0)
+    """Conditional Video Render (paper §3.2, Fig. 3): DDIM sampling of the T2I and T2V stages."""
+
+    num_inference_steps: int = Field(20, ge=1)  #: DDIM steps of a full schedule (strength runs a share)
+    guidance_scale: float = Field(3.0, ge=0)  #: classifier-free guidance; <= 1 switches it off
     anchor_strength: float = Field(0.6, ge=0, le=1)  #: img2img strength from the blurry first frame
     video_strength: float = Field(0.7, ge=0, le=1)  #: video-to-video strength from the blurry sequence
-    batch_size: int = Field(16, ge=1)
+    keyframe_injection: bool = True  #: replace frame 1 of the video latent by the (noised) anchor latent
+    controlnet_scale: float = Field(1.0, ge=0)  #: SparseCtrl residual scale (when priors.sparsectrl is set)
+    batch_size: int = Field(16, ge=1)  #: clips per pipeline call
 
 
 class EvalConfig(Section):
+    """Metrics, statistics and judge classifiers (paper §4, Appendix B; semvideo.metrics)."""
+
     n_trials: int = Field(100, ge=1)  #: N-way trials per sample
     n_ways: list[int] = Field(default_factory=lambda: [2, 50])
     n_bootstrap: int = Field(100, ge=1)
     n_permutations: int = Field(100, ge=1)  #: shuffle test
     vifi_threshold: float = 0.6  #: CLIP-pcc is set to 0 below this VIFI-score
+    bootstrap_test: Literal["fraction", "normal"] = "fraction"  #: p-value of stats.bootstrap_pvalues
     judge_epochs: int = Field(10, ge=0)
+    judge_size: int = Field(32, ge=8, multiple_of=8)  #: twin judges' input side, pixels
+    judge_batch_size: int = Field(128, ge=1)  #: twin judges' training batch
+    judge_lr: float = Field(3e-3, gt=0)  #: twin judges' peak learning rate (OneCycle)
+    #: twin image judge classes: product of these scene-graph attributes (12 × 8 × 4 = 384)
+    image_judge_attributes: list[str] = Field(default_factory=lambda: ["category", "colour", "background"],
+                                              min_length=1)
+    #: twin video judge classes (12 × 9 = 108)
+    video_judge_attributes: list[str] = Field(default_factory=lambda: ["category", "motion"], min_length=1)
     image_judge: str | None = None  #: ImageNet ViT id (real); None trains the twin's judge
     video_judge: str | None = None  #: VideoMAE K400 id (real)
     clip_model: str | None = None  #: CLIP id for CLIP-pcc (real)

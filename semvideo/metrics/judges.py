@@ -1,0 +1,464 @@
+"""Judge classifiers for the semantic metrics: the twin's own image/video judges and the real pretrained ones.
+
+One interface for every judge (see :mod:`semvideo.metrics.semantic`)::
+
+    judge(frames)           -> float32 (B, K) class probabilities
+    judge.features(frames)  -> float32 (B, D) embeddings
+
+with ``frames`` uint8 RGB 0–255, ``(B, H, W, 3)`` for an image judge and ``(B, T, H, W, 3)`` for a video judge.
+
+* **Twin** (``eval.image_judge`` unset): :class:`TwinJudge` CNNs trained by :func:`run_judges` on the twin's
+  *training* clips, labelled from the scene graphs with ≥ 100 fine-grained classes so that 50-way is
+  meaningful — image judge: category × colour × background (12 × 8 × 4 = 384 classes, one frame), video
+  judge: category × motion (12 × 9 = 108 classes, the clip's frames). Each attribute has its own softmax
+  head and the joint class probability is their product, so 384 joint classes are learnt from a few
+  thousand clips. Their features serve VIFI (video judge) and CLIP-pcc (image judge).
+* **Real**: ImageNet ``ViTForImageClassification`` (image), Kinetics-400 ``VideoMAEForVideoClassification``
+  (video) and a ``CLIPModel`` image tower (:class:`ClipEmbedder`: CLIP-pcc, and the VIFI substitute), all
+  loaded with ``from_pretrained``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+from tqdm.auto import tqdm
+
+from semvideo.config import Config
+from semvideo.data.video import resize_frames
+from semvideo.io import atomic_dir, write_json
+from semvideo.paths import RunPaths
+
+__all__ = [
+    "ClipEmbedder",
+    "HFClassifierJudge",
+    "Judge",
+    "Judges",
+    "TwinJudge",
+    "TwinJudgeRunner",
+    "attribute_values",
+    "evaluate_judge",
+    "judge_labels",
+    "load_judges",
+    "run_judges",
+    "train_twin_judge",
+]
+
+#: ImageNet statistics (VideoMAE's processor) and CLIP's; ViT-ImageNet processors use 0.5 / 0.5.
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+
+
+class TwinJudge(ModelMixin, ConfigMixin):
+    """A small CNN classifying T frames (T = 1: image judge) into joint attribute classes.
+
+    The T frames are stacked on the channel axis (early fusion), so motion is visible to the first
+    convolution; three stages (a stride-2 then a stride-1 3×3 convolution each) bring ``image_size`` down by 8,
+    the map is flattened (keeping where things are) into ``feature_dim`` features, and one linear head per attribute gives its logits. The joint
+    class ``(a_1, …, a_m)`` has log-probability ``Σ_j log softmax_j(a_j)``, with classes ordered like
+    ``np.ravel_multi_index`` over ``head_sizes``.
+
+    Parameters
+    ----------
+    head_names : attribute of each head, e.g. ["category", "colour", "background"]
+    class_names : the values of each attribute, in label order
+    n_frames : frames per input (1 for an image judge)
+    image_size : input side, pixels
+    channels : widths of the three conv stages
+    feature_dim : size of :meth:`encode`'s output
+    """
+
+    @register_to_config
+    def __init__(self, head_names: list[str], class_names: list[list[str]], n_frames: int = 1,
+                 image_size: int = 32, channels: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128):
+        super().__init__()
+        if len(head_names) != len(class_names):
+            raise ValueError(f"{len(head_names)} head names but {len(class_names)} class-name lists")
+        if image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
+        layers, width = [], 3 * n_frames
+        for out in channels:
+            # one group: normalise over channels and space together, so absolute colour survives
+            layers += [nn.Conv2d(width, out, 3, stride=2, padding=1), nn.GroupNorm(1, out), nn.GELU(),
+                       nn.Conv2d(out, out, 3, padding=1), nn.GroupNorm(1, out), nn.GELU()]
+            width = out
+        self.backbone = nn.Sequential(*layers)
+        self.project = nn.Sequential(nn.Flatten(), nn.Linear(width * (image_size // 8) ** 2, feature_dim), nn.GELU())
+        self.heads = nn.ModuleList(nn.Linear(feature_dim, len(names)) for names in class_names)
+
+    @property
+    def head_sizes(self) -> tuple[int, ...]:
+        return tuple(len(names) for names in self.config.class_names)
+
+    @property
+    def n_classes(self) -> int:
+        return int(np.prod(self.head_sizes))
+
+    def class_labels(self) -> list[str]:
+        """Names of the joint classes in output order, e.g. "ball/red/sky"."""
+        grids = np.meshgrid(*self.config.class_names, indexing="ij")
+        return ["/".join(parts) for parts in zip(*(g.ravel() for g in grids))]
+
+    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """pixels float (B, T, 3, S, S) in [-1, 1] → features (B, feature_dim)."""
+        b, t = pixels.shape[:2]
+        return self.project(self.backbone(pixels.reshape(b, t * 3, *pixels.shape[-2:])))
+
+    def forward(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+        """pixels float (B, T, 3, S, S) in [-1, 1] → per-head logits [(B, n_j)]."""
+        features = self.encode(pixels)
+        return [head(features) for head in self.heads]
+
+    def joint_log_probs(self, head_logits: list[torch.Tensor]) -> torch.Tensor:
+        """Per-head logits → log-probabilities of the joint classes (B, Π n_j), summing to 1 in probability."""
+        joint = torch.zeros(head_logits[0].shape[0], *([1] * len(head_logits)), device=head_logits[0].device)
+        for j, logits in enumerate(head_logits):
+            shape = [logits.shape[0]] + [1] * len(head_logits)
+            shape[j + 1] = logits.shape[1]
+            joint = joint + F.log_softmax(logits, dim=1).reshape(shape)
+        return joint.reshape(joint.shape[0], -1)
+
+
+class Judge:
+    """uint8 frames → probabilities / features, in batches, without gradients (the common judge interface).
+
+    Subclasses set ``kind`` ("image" or "video") and implement :meth:`_forward`. Frames are resized to
+    ``image_size`` × ``image_size`` with OpenCV area interpolation (:func:`semvideo.data.video.resize_frames`, the
+    same resize the twin judges are trained with; on square frames the reference processors' resize + centre
+    crop is the same geometry) and normalised with ``(x / 255 − mean) / std``.
+    """
+
+    kind = "image"
+
+    def __init__(self, image_size: int, mean, std, batch_size: int = 64, device: str = "cpu"):
+        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        self.mean = torch.tensor(mean, dtype=torch.float32).reshape(3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).reshape(3, 1, 1)
+
+    def pixel_values(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (B, [T,] H, W, 3) → float32 (B, [T,] 3, S, S), normalised."""
+        frames = np.asarray(frames)
+        expected = {"image": (4,), "video": (5,), "any": (4, 5)}[self.kind]
+        if frames.ndim not in expected or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            shape = {"image": "(B, H, W, 3)", "video": "(B, T, H, W, 3)", "any": "(B, [T,] H, W, 3)"}[self.kind]
+            raise ValueError(f"{type(self).__name__} ({self.kind} judge) expects uint8 frames {shape}, "
+                             f"got {frames.dtype} {frames.shape}")
+        resized = np.array(resize_frames(frames, self.image_size))  # a copy: memory-mapped input is read-only
+        x = torch.from_numpy(resized).float().div(255.0).movedim(-1, -3)  # (B, [T,] 3, S, S)
+        return (x - self.mean) / self.std
+
+    @torch.no_grad()
+    def _run(self, frames: np.ndarray, want: int) -> np.ndarray:
+        outputs = []
+        for start in range(0, len(frames), self.batch_size):
+            pixels = self.pixel_values(frames[start:start + self.batch_size]).to(self.device)
+            outputs.append(self._forward(pixels)[want].float().cpu())
+        return torch.cat(outputs).numpy()
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Class probabilities float32 (B, K)."""
+        return self._run(frames, 0)
+
+    def features(self, frames: np.ndarray) -> np.ndarray:
+        """Embeddings float32 (B, D)."""
+        return self._run(frames, 1)
+
+    def _forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """pixels → (probabilities (B, K), features (B, D))."""
+        raise NotImplementedError
+
+
+class TwinJudgeRunner(Judge):
+    """The judge interface around a trained :class:`TwinJudge` (pixels scaled to [-1, 1])."""
+
+    def __init__(self, model: TwinJudge, batch_size: int = 256, device: str = "cpu"):
+        super().__init__(model.config.image_size, (0.5,) * 3, (0.5,) * 3, batch_size, device)
+        self.model = model.eval().to(device)
+        self.kind = "image" if model.config.n_frames == 1 else "video"
+
+    @property
+    def class_labels(self) -> list[str]:
+        return self.model.class_labels()
+
+    def _forward(self, pixels):
+        if self.kind == "image":
+            pixels = pixels.unsqueeze(1)  # (B, 1, 3, S, S)
+        elif pixels.shape[1] != self.model.config.n_frames:
+            raise ValueError(f"the video judge was trained on {self.model.config.n_frames} frames per clip, "
+                             f"got {pixels.shape[1]}; evaluate at fmri.frames_per_clip")
+        features = self.model.encode(pixels)
+        probs = self.model.joint_log_probs([head(features) for head in self.model.heads]).exp()
+        return probs, features
+
+
+class HFClassifierJudge(Judge):
+    """A transformers classifier (ViTForImageClassification or VideoMAEForVideoClassification) as a judge.
+
+    Probabilities are the softmax of its logits; features are the input of its ``classifier`` layer (ViT's
+    CLS token, VideoMAE's mean-pooled tokens), captured with a forward pre-hook so the model's own forward
+    runs unchanged.
+    """
+
+    def __init__(self, model, kind: str, mean, std, batch_size: int = 16, device: str = "cpu"):
+        super().__init__(model.config.image_size, mean, std, batch_size, device)
+        self.model, self.kind = model.eval().to(device), kind
+        self._captured: list[torch.Tensor] = []
+        model.classifier.register_forward_pre_hook(lambda _module, args: self._captured.append(args[0]))
+
+    @property
+    def class_labels(self) -> list[str]:
+        return [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+
+    def _forward(self, pixels):
+        self._captured.clear()
+        logits = self.model(pixel_values=pixels).logits
+        return logits.softmax(-1), self._captured[-1]
+
+
+class ClipEmbedder(Judge):
+    """CLIP image embeddings (``CLIPModel.get_image_features``): frames (B, H, W, 3) → (B, D); clips
+    (B, T, H, W, 3) → the mean of their frame embeddings (B, D), ViFi-CLIP's temporal pooling. Features only."""
+
+    kind = "any"
+
+    def __init__(self, model, mean=CLIP_MEAN, std=CLIP_STD, batch_size: int = 32, device: str = "cpu"):
+        super().__init__(model.config.vision_config.image_size, mean, std, batch_size, device)
+        self.model = model.eval().to(device)
+
+    def __call__(self, frames):
+        raise TypeError("ClipEmbedder gives features only; use .features(frames)")
+
+    def _forward(self, pixels):
+        lead = pixels.shape[:-3]
+        out = self.model.get_image_features(pixel_values=pixels.reshape(-1, *pixels.shape[-3:]))
+        embeds = out if isinstance(out, torch.Tensor) else out.pooler_output
+        embeds = embeds.reshape(*lead, -1)
+        return None, embeds.mean(dim=1) if embeds.ndim == 3 else embeds
+
+
+@dataclass
+class Judges:
+    """The four evaluators of Table 1: N-way-I, N-way-V, VIFI (video features) and CLIP-pcc (image features)."""
+
+    image: Judge
+    video: Judge
+    vifi: Judge  #: its ``features`` embed clips (B, T, H, W, 3)
+    clip: Judge  #: its ``features`` embed frames (B, H, W, 3)
+
+
+# --------------------------------------------------------------------------------------------- twin training
+
+def attribute_values(cfg: Config, attribute: str) -> list[str]:
+    """The twin's values of a scene-graph attribute, in label order (from the ``twin`` config section)."""
+    lists = {"category": cfg.twin.categories, "colour": cfg.twin.colours, "background": cfg.twin.backgrounds,
+             "motion": cfg.twin.motions, "speed": cfg.twin.speeds}
+    if attribute not in lists:
+        raise ValueError(f"judge attribute '{attribute}' is not a categorical scene-graph field; use {sorted(lists)}")
+    return list(lists[attribute])
+
+
+def judge_labels(graphs: dict[str, dict], clip_ids, attributes: list[str], values: list[list[str]]) -> np.ndarray:
+    """Integer labels int64 (N, n_attributes) of clips from their scene graphs (clip_id → graph)."""
+    lookup = [{v: i for i, v in enumerate(vals)} for vals in values]
+    labels = np.empty((len(clip_ids), len(attributes)), dtype=np.int64)
+    for row, clip_id in enumerate(clip_ids):
+        if clip_id not in graphs:
+            raise KeyError(f"clip {clip_id} has no scene graph in raw/truth/scene_graphs.jsonl; regenerate the twin")
+        for j, attribute in enumerate(attributes):
+            labels[row, j] = lookup[j][graphs[clip_id][attribute]]
+    return labels
+
+
+def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int,
+                     lr: float, seed: int) -> list[float]:
+    """Train a twin judge with the summed cross-entropy of its heads (AdamW, one-cycle LR), in place.
+
+    Parameters
+    ----------
+    frames : uint8 (N, T, H, W, 3) training clips; an image judge (n_frames = 1) learns from one random
+        frame of every clip per epoch, a video judge from all T frames
+    labels : int64 (N, n_heads) attribute labels
+    epochs, batch_size, lr : optimisation settings
+    seed : seeds the batch order and the frame picks (seed torch before building the model for its weights)
+
+    Returns
+    -------
+    Mean training loss of each epoch.
+    """
+    kind = "image" if model.config.n_frames == 1 else "video"
+    pixels = _pixels_uint8(frames, model.config.image_size)  # (N, T, 3, S, S) uint8, resized once
+    targets = torch.from_numpy(labels)
+    generator = torch.Generator().manual_seed(seed)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * -(-len(pixels) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
+    model.train()
+    losses = []
+    for _ in tqdm(range(epochs), desc=f"{kind} judge", leave=False):
+        order = torch.randperm(len(pixels), generator=generator)
+        if model.config.n_frames == 1:  # one random frame of each clip this epoch
+            pick = torch.randint(0, pixels.shape[1], (len(pixels),), generator=generator)
+            epoch_pixels = pixels[torch.arange(len(pixels)), pick].unsqueeze(1)
+        else:
+            epoch_pixels = pixels
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            x = epoch_pixels[batch].float().div(127.5).sub(1.0)
+            loss = sum(F.cross_entropy(logits, targets[batch, j]) for j, logits in enumerate(model(x)))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        losses.append(total / len(order))
+    model.eval()
+    return losses
+
+
+def _pixels_uint8(frames: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (N, T, H, W, 3) → uint8 tensor (N, T, 3, size, size), area-resized with OpenCV."""
+    return torch.from_numpy(np.array(resize_frames(np.asarray(frames), size))).permute(0, 1, 4, 2, 3)
+
+
+def evaluate_judge(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarray) -> dict:
+    """Held-out accuracy of a twin judge on true clips.
+
+    frames uint8 (N, T, H, W, 3); labels int64 (N, n_heads). An image judge is scored on every frame.
+    Returns joint top-1 and top-3 accuracy, per-attribute accuracy and the joint chance level 1/K.
+    """
+    model = runner.model
+    if runner.kind == "image":
+        labels = np.repeat(labels, frames.shape[1], axis=0)  # every frame carries its clip's label
+        frames = frames.reshape(-1, *frames.shape[2:])
+    probs = runner(frames)
+    joint = np.ravel_multi_index(tuple(labels.T), model.head_sizes)
+    top3 = np.argsort(-probs, axis=1)[:, :3]
+    predicted = np.stack(np.unravel_index(top3[:, 0], model.head_sizes), axis=1)
+    return {
+        "n_classes": model.n_classes,
+        "n_samples": len(probs),
+        "top1": float((top3[:, 0] == joint).mean()),
+        "top3": float((top3 == joint[:, None]).any(axis=1).mean()),
+        "chance": 1.0 / model.n_classes,
+        "per_attribute": {name: float((predicted[:, j] == labels[:, j]).mean())
+                          for j, name in enumerate(model.config.head_names)},
+    }
+
+
+def run_judges(cfg: Config) -> None:
+    """Stage ``train-judges``: train the twin's image and video judges and report held-out accuracy.
+
+    Reads ``data/frames_{train,test}.npy`` and ``data/clips.csv`` (from ``prepare``) and the labels in
+    ``raw/truth/scene_graphs.jsonl``; writes ``judges/image/`` and ``judges/video/`` (``save_pretrained``) and
+    ``judges/summary.json`` (classes, training seconds, loss curve, held-out accuracy on the *true* test
+    clips). Real worlds use pretrained judges: only the summary (their ids) is written.
+    """
+    paths = RunPaths.from_config(cfg)
+    if cfg.world != "twin" or cfg.eval.image_judge:
+        write_json(paths.judges / "summary.json", {"pretrained": {"image": cfg.eval.image_judge,
+                   "video": cfg.eval.video_judge, "clip": cfg.eval.clip_model}})
+        return
+    from semvideo.data.prepared import PreparedData
+    from semvideo.data.synthetic.truth import scene_graphs
+
+    data, graphs = PreparedData.from_config(cfg), scene_graphs(paths.data_root)
+    summary = {}
+    for kind, attributes, n_frames in (("image", cfg.eval.image_judge_attributes, 1),
+                                       ("video", cfg.eval.video_judge_attributes, cfg.fmri.frames_per_clip)):
+        values = [attribute_values(cfg, a) for a in attributes]
+        torch.manual_seed(cfg.seed)  # the weights' initialisation
+        model = TwinJudge(head_names=list(attributes), class_names=values, n_frames=n_frames,
+                          image_size=cfg.eval.judge_size)
+        _check_enough_classes(model, cfg)
+        train_ids, test_ids = (data.split_clips(s)["clip_id"] for s in ("train", "test"))
+        start = time.perf_counter()
+        losses = train_twin_judge(model, data.frames("train"), judge_labels(graphs, train_ids, attributes, values),
+                                  cfg.eval.judge_epochs, cfg.eval.judge_batch_size, cfg.eval.judge_lr, cfg.seed)
+        seconds = time.perf_counter() - start
+        with atomic_dir(paths.judges / kind) as tmp:
+            model.save_pretrained(tmp)
+        held_out = evaluate_judge(TwinJudgeRunner(model), np.asarray(data.frames("test")),
+                                  judge_labels(graphs, test_ids, attributes, values))
+        summary[kind] = {"attributes": list(attributes), "train_seconds": round(seconds, 1),
+                         "epochs": cfg.eval.judge_epochs, "loss": losses, "test": held_out}
+    write_json(paths.judges / "summary.json", summary)
+
+
+def _check_enough_classes(model: TwinJudge, cfg: Config) -> None:
+    needed = max(cfg.eval.n_ways) + 2  # n−1 distractors besides the 3 truth classes
+    if model.n_classes < needed:
+        raise ValueError(f"a judge on {model.config.head_names} has {model.n_classes} classes, too few for "
+                         f"{max(cfg.eval.n_ways)}-way (needs ≥ {needed}); add an attribute in "
+                         "eval.image_judge_attributes / eval.video_judge_attributes")
+
+
+def load_judges(cfg: Config) -> Judges:
+    """The judges of a run: the twin's trained ones (``judges/``) or the real pretrained ones (hub ids)."""
+    if cfg.world == "twin" and not cfg.eval.image_judge:
+        root = RunPaths.from_config(cfg).judges
+        runners = {}
+        for kind in ("image", "video"):
+            if not (root / kind / "config.json").exists():
+                raise FileNotFoundError(f"{root / kind}: no trained judge; run `python -m semvideo train-judges "
+                                        "--config ...` first")
+            runners[kind] = TwinJudgeRunner(TwinJudge.from_pretrained(root / kind), device=cfg.device)
+        return Judges(image=runners["image"], video=runners["video"], vifi=runners["video"], clip=runners["image"])
+    missing = [k for k in ("image_judge", "video_judge", "clip_model") if not getattr(cfg.eval, k)]
+    if missing:
+        raise ValueError(f"world '{cfg.world}' needs pretrained judges: set eval.{', eval.'.join(missing)} "
+                         "(hub ids or local folders) in the config")
+    clip = load_clip_embedder(cfg.eval.clip_model, cfg.device)
+    return Judges(image=load_vit_judge(cfg.eval.image_judge, cfg.device),
+                  video=load_videomae_judge(cfg.eval.video_judge, cfg.fmri.frames_per_clip, cfg.device),
+                  vifi=clip, clip=clip)
+
+
+def load_vit_judge(model_id: str, device: str = "cpu") -> HFClassifierJudge:
+    """ImageNet ViT image judge (e.g. ``google/vit-base-patch16-224``, MinD-Video's choice)."""
+    from transformers import ViTForImageClassification
+
+    mean, std = _normalisation(model_id, (0.5,) * 3, (0.5,) * 3)
+    return HFClassifierJudge(ViTForImageClassification.from_pretrained(model_id), "image", mean, std, device=device)
+
+
+def load_videomae_judge(model_id: str, n_frames: int, device: str = "cpu") -> HFClassifierJudge:
+    """Kinetics-400 VideoMAE video judge (e.g. ``MCG-NJU/videomae-base-finetuned-kinetics``).
+
+    As in MinD-Video's ``video_classify_metric``, the model is loaded with ``num_frames`` set to the clip's
+    frame count (6) instead of its 16: VideoMAE's position embeddings are fixed sinusoids, so the pretrained
+    weights apply to any even frame count.
+    """
+    from transformers import VideoMAEForVideoClassification
+
+    mean, std = _normalisation(model_id, IMAGENET_MEAN, IMAGENET_STD)
+    model = VideoMAEForVideoClassification.from_pretrained(model_id, num_frames=n_frames)
+    return HFClassifierJudge(model, "video", mean, std, device=device)
+
+
+def load_clip_embedder(model_id: str, device: str = "cpu") -> ClipEmbedder:
+    """CLIP image tower (e.g. ``openai/clip-vit-base-patch32`` for CLIP-pcc, as Mind-Animator uses)."""
+    from transformers import CLIPModel
+
+    mean, std = _normalisation(model_id, CLIP_MEAN, CLIP_STD)
+    return ClipEmbedder(CLIPModel.from_pretrained(model_id), mean, std, device=device)
+
+
+def _normalisation(model_id: str, mean, std) -> tuple[tuple, tuple]:
+    """image_mean / image_std from the model's ``preprocessor_config.json`` when it has one, else the defaults."""
+    from transformers.utils import cached_file
+
+    path = cached_file(model_id, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
+    if path is None:
+        return mean, std
+    config = json.loads(Path(path).read_text())
+    return tuple(config.get("image_mean", mean)), tuple(config.get("image_std", std))

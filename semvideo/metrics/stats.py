@@ -1,0 +1,245 @@
+"""Statistics of Table 1 and Fig. 5: bootstrap p-values against SemVideo, significance colours, the frame-shuffle
+test and paired t-tests with Bonferroni correction.
+
+Every random draw takes a ``numpy.random.Generator`` so results are repeatable from a seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from tqdm.auto import tqdm
+
+from semvideo.metrics.temporal import clip_flows, optical_flow
+
+__all__ = [
+    "SIGNIFICANCE_BINS",
+    "bootstrap_indices",
+    "bootstrap_means",
+    "bootstrap_pvalues",
+    "paired_ttests",
+    "plot_significance_table",
+    "shuffle_test",
+    "significance_bin",
+    "significance_colours",
+]
+
+#: Table 1's colour code: (upper bound of p, label, colour). The paper's cells are blue (p < 0.0001),
+#: pink (p < 0.01), yellow (p < 0.05) and green (p ≥ 0.05; its caption writes "p > 0.05").
+SIGNIFICANCE_BINS = (
+    (1e-4, "p < 0.0001", "#9cc3e6"),
+    (1e-2, "p < 0.01", "#f4b6c2"),
+    (5e-2, "p < 0.05", "#fbe7a1"),
+    (np.inf, "p ≥ 0.05", "#b8e0b0"),
+)
+
+
+def bootstrap_indices(n: int, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+    """Resampled test-clip indices: int64 (n_bootstrap, n), each row n draws with replacement from range(n)."""
+    return rng.integers(0, n, size=(n_bootstrap, n))
+
+
+def bootstrap_means(scores: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Mean score of each bootstrap sample set: scores (N,), indices (B, N) → float64 (B,)."""
+    return np.asarray(scores, dtype=np.float64)[indices].mean(axis=1)
+
+
+def bootstrap_pvalues(scores: Mapping[str, np.ndarray], reference: str, higher_is_better: bool,
+                      n_bootstrap: int, rng: np.random.Generator, method: str = "fraction") -> dict[str, float]:
+    """One-sided bootstrap p-value of every method against the reference method (Table 1's colours).
+
+    100 sample sets of the test clips are drawn with replacement (the same sets for every method, so the
+    comparison is paired clip by clip), and each method's metric is averaged within every set. With
+    ``d_b = mean_ref,b − mean_method,b`` (sign flipped for lower-is-better metrics such as EPE, so that
+    ``d_b > 0`` means the reference is better in set b), the null hypothesis is "the method is at least as
+    good as the reference":
+
+    * ``method="fraction"`` (default): ``p = #{b : d_b ≤ 0} / B`` — the fraction of sample sets in which the
+      method is not worse than SemVideo, the bootstrap test behind the "100 sample sets were constructed
+      using the bootstrap method" captions of MinD-Video / NeuroClips / SemVideo. It resolves p only in steps
+      of 1/B: with B = 100, ``p = 0`` means p < 0.01 and is placed in the strongest colour bin.
+    * ``method="normal"``: ``p = Φ(−mean(d) / sd(d))``, the one-sided z-test of the same bootstrap
+      distribution, which resolves the p < 1e-4 bin from 100 sets (assumes d is near normal, which the
+      central limit theorem gives for means over hundreds of clips).
+
+    Identical score sets give ``d ≡ 0`` and p = 1 with both methods. The reference gets p = NaN.
+
+    Parameters
+    ----------
+    scores : method name → per-clip scores (N,), all over the same N test clips in the same order
+    reference : the method tested against (SemVideo)
+    higher_is_better : False for EPE
+    n_bootstrap : number of sample sets B (100 in the paper)
+    rng : numpy Generator
+    method : "fraction" or "normal"
+
+    Returns
+    -------
+    method name → p-value.
+    """
+    if reference not in scores:
+        raise KeyError(f"reference method '{reference}' is not among the scored methods {sorted(scores)}")
+    if method not in ("fraction", "normal"):
+        raise ValueError(f"method must be 'fraction' or 'normal', got {method!r}")
+    n = len(scores[reference])
+    for name, values in scores.items():
+        if len(values) != n:
+            raise ValueError(f"method '{name}' has {len(values)} per-clip scores, the reference has {n}")
+    idx = bootstrap_indices(n, n_bootstrap, rng)
+    ref = bootstrap_means(scores[reference], idx)
+    sign = 1.0 if higher_is_better else -1.0
+    pvalues = {}
+    for name, values in scores.items():
+        if name == reference:
+            pvalues[name] = float("nan")
+            continue
+        d = sign * (ref - bootstrap_means(values, idx))
+        pvalues[name] = _fraction_p(d) if method == "fraction" else _normal_p(d)
+    return pvalues
+
+
+def _fraction_p(d: np.ndarray) -> float:
+    return float(np.mean(d <= 0))
+
+
+def _normal_p(d: np.ndarray) -> float:
+    sd = d.std(ddof=1)
+    if sd == 0:  # a constant difference: certain, one way or the other
+        return 0.0 if d.mean() > 0 else 1.0
+    return float(sps.norm.sf(d.mean() / sd))
+
+
+def significance_bin(p: float) -> int:
+    """Index into :data:`SIGNIFICANCE_BINS` of a p-value (0 = p < 1e-4 … 3 = p ≥ 0.05; NaN → 3)."""
+    for i, (upper, _, _) in enumerate(SIGNIFICANCE_BINS):
+        if p < upper:
+            return i
+    return len(SIGNIFICANCE_BINS) - 1
+
+
+def significance_colours(pvalues: pd.DataFrame, reference_colour: str = "white") -> pd.DataFrame:
+    """Cell colours of a table of p-values (rows: methods, columns: metrics); NaN (the reference) → white."""
+    return pvalues.map(lambda p: reference_colour if np.isnan(p) else SIGNIFICANCE_BINS[significance_bin(p)][2])
+
+
+def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str = "{:.3f}", title: str = ""):
+    """Draw a results table whose cells are coloured by p-value, like the paper's Table 1; returns the figure.
+
+    ``means`` and ``pvalues`` share index (methods) and columns (metrics).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    colours = significance_colours(pvalues.reindex_like(means))
+    fig, ax = plt.subplots(figsize=(1.1 * len(means.columns) + 2.5, 0.35 * len(means) + 1.2))
+    ax.set_axis_off()
+    table = ax.table(cellText=means.map(fmt.format).to_numpy(), cellColours=colours.to_numpy(),
+                     rowLabels=list(means.index), colLabels=list(means.columns), loc="center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    ax.legend(handles=[Patch(color=c, label=label) for _, label, c in SIGNIFICANCE_BINS], loc="upper center",
+              bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def shuffle_test(truth: np.ndarray, recon: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """Frame-order shuffle test of a reconstruction's motion, one P per clip (paper §4.3, Fig. 5 left).
+
+    For each clip, the reconstructed frames are put in ``n_permutations`` (100) random orders and the EPE of
+    each order against the truth is compared with the EPE of the original order:
+    ``P = Σ_i δ_i / n_permutations`` where ``δ_i = 1`` when shuffle i has a *lower* (better) EPE than the
+    original order (paper's formula, following Mind-Animator's permutation test). A shuffle whose EPE *equals*
+    the original counts ½ (mid-p): a frame-static reconstruction carries no order information, every
+    shuffle ties, and P = 0.5 — chance, as it should be — rather than 0. A reconstruction equal to the truth
+    gives P ≈ 0 (only the identity shuffle, or shuffles of identical frames, tie). Lower P = the
+    reconstruction's frame order matters and matches the truth's. Random permutations may repeat or be the
+    identity, as in the reference.
+
+    EPE follows :func:`semvideo.metrics.temporal.epe`. Because a permutation only reorders frames, the flows
+    of all T(T−1) ordered frame pairs of the reconstruction are computed once per clip and every shuffle's EPE
+    is assembled from them exactly.
+
+    Parameters
+    ----------
+    truth, recon : uint8 (N, T, H, W, 3), RGB 0–255
+    n_permutations : shuffles per clip (100 in the paper)
+    rng : numpy Generator
+
+    Returns
+    -------
+    float64 (N,): P per clip, in [0, 1].
+    """
+    truth, recon = np.asarray(truth), np.asarray(recon)
+    if truth.shape != recon.shape or truth.ndim != 5 or truth.shape[1] < 2:
+        raise ValueError(f"shuffle_test needs clips of equal shape (N, T≥2, H, W, 3), got {truth.shape} "
+                         f"and {recon.shape}")
+    t = truth.shape[1]
+    orders = np.stack([np.stack([rng.permutation(t) for _ in range(n_permutations)]) for _ in range(len(truth))])
+    return np.array([_clip_shuffle_p(a, b, order) for a, b, order in
+                     tqdm(zip(truth, recon, orders), total=len(truth), desc="shuffle test", leave=False)])
+
+
+def _clip_shuffle_p(truth: np.ndarray, recon: np.ndarray, orders: np.ndarray) -> float:
+    """P of one clip: truth, recon (T, H, W, 3); orders (n_permutations, T) frame orders."""
+    t = len(truth)
+    errors = _pair_errors(clip_flows(truth), recon)  # (T-1, T, T)
+    steps = np.arange(t - 1)
+    original = errors[steps, steps, steps + 1].mean()
+    shuffled = errors[steps, orders[:, :-1], orders[:, 1:]].mean(axis=1)  # (n_permutations,)
+    ties = np.isclose(shuffled, original, rtol=1e-9, atol=1e-12)
+    return float(((shuffled < original) & ~ties).mean() + 0.5 * ties.mean())
+
+
+def _pair_errors(truth_flows: np.ndarray, recon: np.ndarray) -> np.ndarray:
+    """errors[k, i, j] = mean end-point error between truth flow k→k+1 and the flow of recon frame i→j.
+
+    truth_flows float32 (T-1, H, W, 2); recon uint8 (T, H, W, 3) → float64 (T-1, T, T); the diagonal
+    (i = j, never used by a permutation) is NaN.
+    """
+    t = len(recon)
+    errors = np.full((len(truth_flows), t, t), np.nan)
+    for i in range(t):
+        for j in range(t):
+            if i != j:
+                flow = optical_flow(recon[i], recon[j]).astype(np.float64)
+                errors[:, i, j] = np.linalg.norm(truth_flows - flow, axis=-1).mean(axis=(1, 2))
+    return errors
+
+
+def paired_ttests(values: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] | None = None,
+                  alpha: float = 0.05) -> pd.DataFrame:
+    """Paired t-tests between variants over the same clips, Bonferroni-corrected (Fig. 5 left).
+
+    Each pair (a, b) is tested with ``scipy.stats.ttest_rel(values[a], values[b])`` (two-sided, paired by clip);
+    the Bonferroni p is ``min(1, p · m)`` for m tested pairs, and a pair is significant when it is below
+    ``alpha``. Identical value sets (zero differences) get t = 0, p = 1.
+
+    Parameters
+    ----------
+    values : variant name → per-clip values (N,), e.g. shuffle-test P of each ablation
+    pairs : the pairs to test; default every pair of variants
+    alpha : family-wise error rate
+
+    Returns
+    -------
+    DataFrame with one row per pair: a, b, mean_a, mean_b, t, p, p_bonferroni, significant.
+    """
+    pairs = list(pairs) if pairs is not None else list(combinations(values, 2))
+    rows = []
+    for a, b in pairs:
+        x, y = np.asarray(values[a], dtype=np.float64), np.asarray(values[b], dtype=np.float64)
+        if np.all(x == y):
+            t_stat, p = 0.0, 1.0
+        else:
+            t_stat, p = sps.ttest_rel(x, y)
+        rows.append({"a": a, "b": b, "mean_a": x.mean(), "mean_b": y.mean(), "t": float(t_stat), "p": float(p)})
+    table = pd.DataFrame(rows, columns=["a", "b", "mean_a", "mean_b", "t", "p"])
+    table["p_bonferroni"] = np.minimum(1.0, table["p"] * len(pairs))
+    table["significant"] = table["p_bonferroni"] < alpha
+    return table

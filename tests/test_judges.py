@@ -1,0 +1,194 @@
+"""Judges: the twin CNN (joint classes, save/load, learning a known rule, the train-judges stage on a hand-made
+run folder) and the real transformers judges on tiny random configs loaded through from_pretrained."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from semvideo.config import load_config
+from semvideo.metrics.judges import (
+    TwinJudge,
+    TwinJudgeRunner,
+    judge_labels,
+    load_clip_embedder,
+    load_judges,
+    load_videomae_judge,
+    load_vit_judge,
+    run_judges,
+    train_twin_judge,
+)
+from tests.conftest import ROOT
+
+COLOURS = {"red": (230, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 230)}
+
+
+def _tiny_judge(n_frames=1, size=8):
+    torch.manual_seed(0)
+    return TwinJudge(head_names=["colour", "side"], class_names=[list(COLOURS), ["left", "right", "none"]],
+                     n_frames=n_frames, image_size=size, channels=(8, 8, 8), feature_dim=16)
+
+
+def _solid_clips(labels, t=2, size=8):
+    """Clips whose colour is label[:, 0] and whose left or right half is dark for label[:, 1] = 0 / 1."""
+    clips = np.zeros((len(labels), t, size, size, 3), np.uint8)
+    for i, (c, side) in enumerate(labels):
+        clips[i] = list(COLOURS.values())[c]
+        if side < 2:
+            half = slice(0, size // 2) if side == 0 else slice(size // 2, size)
+            clips[i, :, :, half] //= 4
+    return clips
+
+
+def test_joint_classes_are_the_product_of_heads():
+    model = _tiny_judge()
+    assert model.n_classes == 9 and model.class_labels()[:4] == ["red/left", "red/right", "red/none", "green/left"]
+    logits = [torch.randn(5, 3), torch.randn(5, 3)]
+    joint = model.joint_log_probs(logits).exp()
+    torch.testing.assert_close(joint.sum(1), torch.ones(5))
+    # joint (i, j) = p_colour(i) · p_side(j), flattened like np.ravel_multi_index
+    expected = logits[0].softmax(1)[:, 1] * logits[1].softmax(1)[:, 2]
+    torch.testing.assert_close(joint[:, np.ravel_multi_index((1, 2), (3, 3))], expected)
+
+
+def test_twin_judge_learns_a_known_rule_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.integers(0, 3, 96), rng.integers(0, 3, 96)], axis=1)
+    clips = _solid_clips(labels)
+    model = _tiny_judge()
+    losses = train_twin_judge(model, clips, labels, epochs=15, batch_size=16, lr=1e-2, seed=0)
+    assert losses[-1] < losses[0] / 3
+    runner = TwinJudgeRunner(model)
+    probs = runner(clips[:, 0])
+    assert probs.shape == (96, 9) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    joint = np.ravel_multi_index(tuple(labels.T), (3, 3))
+    assert (probs.argmax(1) == joint).mean() > 0.9
+    model.save_pretrained(tmp_path / "judge")
+    again = TwinJudgeRunner(TwinJudge.from_pretrained(tmp_path / "judge"))
+    np.testing.assert_allclose(again(clips[:, 0]), probs, rtol=1e-5, atol=1e-6)
+    assert again.features(clips[:, 0]).shape == (96, 16)
+    with pytest.raises(ValueError, match=r"image judge\) expects uint8 frames \(B, H, W, 3\)"):
+        runner(clips)
+
+
+def test_training_is_bit_repeatable():
+    labels = np.array([[0, 0], [1, 1], [2, 2], [0, 2]] * 4)
+    clips = _solid_clips(labels, t=3)
+    runs = []
+    for _ in range(2):
+        model = _tiny_judge(n_frames=3)
+        train_twin_judge(model, clips, labels, epochs=2, batch_size=8, lr=1e-2, seed=3)
+        runs.append(TwinJudgeRunner(model)(clips))
+    np.testing.assert_array_equal(*runs)
+
+
+def test_labels_from_scene_graphs():
+    graphs = {"seg1_0000": {"colour": "blue", "side": "none"}, "seg1_0001": {"colour": "red", "side": "left"}}
+    values = [list(COLOURS), ["left", "right", "none"]]
+    labels = judge_labels(graphs, ["seg1_0001", "seg1_0000"], ["colour", "side"], values)
+    np.testing.assert_array_equal(labels, [[0, 0], [2, 2]])
+    with pytest.raises(KeyError, match="seg9_0000 has no scene graph"):
+        judge_labels(graphs, ["seg9_0000"], ["colour"], values[:1])
+
+
+def _hand_made_run(tmp_path):
+    """A run folder with the prepare/generate-twin artefacts the judges read: 2 frames of 16×16 per clip."""
+    cfg = load_config(ROOT / "config" / "smoke.yaml", name="judges", fmri={"frames_per_clip": 2, "frame_size": 16},
+                      paths={"results": str(tmp_path), "figures": str(tmp_path / "fig")},
+                      eval={"judge_epochs": 1, "judge_size": 8, "judge_batch_size": 32, "n_ways": [2, 50]})
+    rng = np.random.default_rng(0)
+    rows, graphs = [], []
+    for split, segment, n in (("train", "seg1", 40), ("test", "test1", 8)):
+        for i in range(n):
+            clip_id = f"{segment}_{i:04d}"
+            rows.append({"clip_id": clip_id, "split": split, "segment": segment, "clip_index": i,
+                         "onset_s": 2.0 * i, "shot_id": f"{segment}_s{i:03d}"})
+            graphs.append({"clip_id": clip_id, "category": str(rng.choice(cfg.twin.categories)),
+                           "colour": str(rng.choice(cfg.twin.colours)),
+                           "background": str(rng.choice(cfg.twin.backgrounds)),
+                           "motion": str(rng.choice(cfg.twin.motions))})
+    root = tmp_path / "judges"
+    (root / "data").mkdir(parents=True)
+    (root / "raw" / "truth").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(root / "data" / "clips.csv", index=False)
+    (root / "raw" / "truth" / "scene_graphs.jsonl").write_text("".join(json.dumps(g) + "\n" for g in graphs))
+    for split, n in (("train", 40), ("test", 8)):
+        np.save(root / "data" / f"frames_{split}.npy", rng.integers(0, 256, (n, 2, 16, 16, 3), dtype=np.uint8))
+    return cfg
+
+
+def test_run_judges_writes_models_and_held_out_accuracy(tmp_path):
+    cfg = _hand_made_run(tmp_path)
+    run_judges(cfg)
+    summary = json.loads((tmp_path / "judges" / "judges" / "summary.json").read_text())
+    assert summary["image"]["test"]["n_classes"] == 12 * 8 * 4
+    assert summary["video"]["test"]["n_classes"] == 12 * 9
+    assert summary["image"]["test"]["n_samples"] == 16 and summary["video"]["test"]["n_samples"] == 8
+    judges = load_judges(cfg)
+    clips = np.load(tmp_path / "judges" / "data" / "frames_test.npy")
+    assert judges.image(clips[:, 0]).shape == (8, 384)
+    assert judges.video(clips).shape == (8, 108)
+    assert judges.vifi.features(clips).shape[0] == judges.clip.features(clips[:, 0]).shape[0] == 8
+
+
+def test_too_few_classes_and_missing_judges_are_explained(tmp_path):
+    cfg = _hand_made_run(tmp_path)
+    with pytest.raises(FileNotFoundError, match="train-judges"):
+        load_judges(cfg)
+    few = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"image_judge_attributes": ["colour"]})})
+    with pytest.raises(ValueError, match="8 classes, too few for 50-way"):
+        run_judges(few)
+
+
+def _save_tiny_hf(tmp_path):
+    from transformers import (
+        CLIPConfig,
+        CLIPModel,
+        VideoMAEConfig,
+        VideoMAEForVideoClassification,
+        ViTConfig,
+        ViTForImageClassification,
+    )
+
+    torch.manual_seed(0)
+    small = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
+    vit = ViTForImageClassification(ViTConfig(image_size=16, patch_size=8, num_labels=60, **small))
+    vit.save_pretrained(tmp_path / "vit")
+    (tmp_path / "vit" / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.1] * 3,
+                                                                           "image_std": [0.2] * 3}))
+    mae = VideoMAEForVideoClassification(VideoMAEConfig(image_size=16, patch_size=8, num_frames=16, tubelet_size=2,
+                                                        num_labels=60, **small))
+    mae.save_pretrained(tmp_path / "videomae")
+    clip = CLIPModel(CLIPConfig(text_config=dict(vocab_size=99, max_position_embeddings=16, **small),
+                                vision_config=dict(image_size=16, patch_size=8, **small), projection_dim=8))
+    clip.save_pretrained(tmp_path / "clip")
+
+
+def test_real_judges_through_from_pretrained(tmp_path):
+    _save_tiny_hf(tmp_path)
+    clips = np.random.default_rng(0).integers(0, 256, (3, 4, 20, 20, 3), dtype=np.uint8)
+    vit = load_vit_judge(str(tmp_path / "vit"))
+    assert torch.allclose(vit.mean.flatten(), torch.tensor([0.1] * 3))  # read from preprocessor_config.json
+    probs = vit(clips[:, 0])
+    assert probs.shape == (3, 60) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert vit.features(clips[:, 0]).shape == (3, 16)
+    mae = load_videomae_judge(str(tmp_path / "videomae"), n_frames=4)  # saved with 16 frames, run on 4
+    assert mae(clips).shape == (3, 60) and mae.features(clips).shape == (3, 16)
+    clip = load_clip_embedder(str(tmp_path / "clip"))
+    frames = clip.features(clips.reshape(12, 20, 20, 3))
+    assert frames.shape == (12, 8)
+    np.testing.assert_allclose(clip.features(clips), frames.reshape(3, 4, 8).mean(1), rtol=1e-5, atol=1e-6)
+
+
+def test_load_judges_real_world_needs_ids(tmp_path):
+    _save_tiny_hf(tmp_path)
+    cfg = load_config(ROOT / "config" / "smoke.yaml", fmri={"frames_per_clip": 4},
+                      eval={"image_judge": str(tmp_path / "vit"), "video_judge": str(tmp_path / "videomae"),
+                            "clip_model": str(tmp_path / "clip")})
+    judges = load_judges(cfg)
+    assert judges.vifi is judges.clip and judges.video.kind == "video"
+    no_clip = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"clip_model": None})})
+    with pytest.raises(ValueError, match="needs pretrained judges: set eval.clip_model"):
+        load_judges(no_clip)

@@ -1,0 +1,88 @@
+"""Bootstrap p-values, significance colours, the frame-shuffle test and Bonferroni paired t-tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from semvideo.metrics.stats import (
+    SIGNIFICANCE_BINS,
+    bootstrap_pvalues,
+    paired_ttests,
+    plot_significance_table,
+    shuffle_test,
+    significance_bin,
+    significance_colours,
+)
+
+
+def _scores(n=200, seed=0):
+    return np.random.default_rng(seed).normal(0.5, 0.1, n)
+
+
+@pytest.mark.parametrize("method", ["fraction", "normal"])
+def test_bootstrap_identical_vs_shifted(method):
+    ours = _scores()
+    scores = {"semvideo": ours, "same": ours.copy(), "worse": ours - 0.05, "better": ours + 0.05}
+    p = bootstrap_pvalues(scores, "semvideo", True, 100, np.random.default_rng(0), method=method)
+    assert np.isnan(p["semvideo"])
+    assert p["same"] == 1.0          # never worse than itself
+    assert p["worse"] < 1e-4         # shifted down in every clip
+    assert p["better"] == 1.0
+    # lower-is-better metrics (EPE) flip the direction
+    q = bootstrap_pvalues(scores, "semvideo", False, 100, np.random.default_rng(0), method=method)
+    assert q["better"] < 1e-4 and q["worse"] == 1.0
+
+
+def test_bootstrap_noisy_difference_is_graded_and_seeded():
+    ours = _scores()
+    other = ours + 0.005 + np.random.default_rng(1).normal(0, 0.1, ours.size)  # no clear difference
+    p1 = bootstrap_pvalues({"s": ours, "o": other}, "s", True, 100, np.random.default_rng(5))["o"]
+    p2 = bootstrap_pvalues({"s": ours, "o": other}, "s", True, 100, np.random.default_rng(5))["o"]
+    assert p1 == p2 and 0.0 < p1 < 1.0
+    with pytest.raises(ValueError, match="3 per-clip scores"):
+        bootstrap_pvalues({"s": ours, "o": ours[:3]}, "s", True, 10, np.random.default_rng(0))
+    with pytest.raises(KeyError, match="reference method 'x'"):
+        bootstrap_pvalues({"s": ours}, "x", True, 10, np.random.default_rng(0))
+
+
+def test_significance_bins_and_colours():
+    assert [significance_bin(p) for p in (0.0, 5e-5, 1e-4, 0.009, 0.03, 0.05, 0.7)] == [0, 0, 1, 1, 2, 3, 3]
+    table = pd.DataFrame({"SSIM": [np.nan, 0.001], "EPE": [np.nan, 0.2]}, index=["SemVideo", "ridge"])
+    colours = significance_colours(table)
+    assert colours.loc["SemVideo", "SSIM"] == "white"
+    assert colours.loc["ridge", "SSIM"] == SIGNIFICANCE_BINS[1][2]
+    assert colours.loc["ridge", "EPE"] == SIGNIFICANCE_BINS[3][2]
+    fig = plot_significance_table(table.fillna(0.5), table)
+    assert len(fig.axes) == 1
+
+
+def _moving_clips(n=3, t=4, size=32):
+    base = gaussian_filter(np.random.default_rng(0).random((size, size, 3)), sigma=(2, 2, 0))
+    base = ((base - base.min()) / np.ptp(base) * 255).astype(np.uint8)
+    # each clip moves differently between frames so that frame order matters
+    return np.stack([np.stack([np.roll(base, (k * (c + 1)) ** 2 % 7, axis=c % 2) for k in range(t)])
+                     for c in range(n)])
+
+
+def test_shuffle_test_truth_zero_static_half():
+    truth = _moving_clips()
+    p_truth = shuffle_test(truth, truth, 30, np.random.default_rng(0))
+    assert p_truth.shape == (3,)
+    assert (p_truth <= 0.1).all()  # only the identity (1 in 24) ties with the original order
+    static = np.repeat(truth[:, :1], truth.shape[1], axis=1)
+    np.testing.assert_array_equal(shuffle_test(truth, static, 30, np.random.default_rng(0)), 0.5)
+
+
+def test_paired_ttests_bonferroni():
+    rng = np.random.default_rng(0)
+    full = rng.uniform(0, 0.1, 50)
+    values = {"full": full, "same": full.copy(), "no_mad": full + rng.uniform(0.3, 0.5, 50)}
+    table = paired_ttests(values).set_index(["a", "b"])
+    assert len(table) == 3
+    assert table.loc[("full", "same"), "p"] == 1.0 and not table.loc[("full", "same"), "significant"]
+    row = table.loc[("full", "no_mad")]
+    assert row["significant"] and row["t"] < 0
+    assert row["p_bonferroni"] == pytest.approx(min(1.0, row["p"] * 3))
+    only = paired_ttests(values, pairs=[("full", "no_mad")])
+    assert only.loc[0, "p_bonferroni"] == pytest.approx(only.loc[0, "p"])
