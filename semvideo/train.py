@@ -1,0 +1,212 @@
+"""One small training loop shared by SAD, MAD and the priors: AdamW, an LR schedule, seeded shuffling,
+atomic per-epoch checkpoints, bit-identical resume on CPU, a tqdm bar and a loss CSV.
+
+Usage::
+
+    from semvideo.train import fit, cosine_schedule
+
+    def step(model, batch, generator):          # batch: the tuple of tensors, sliced to one mini-batch
+        x, y = batch
+        loss = ((model(x) - y) ** 2).mean()
+        return {"loss": loss}                    # "loss" is back-propagated; other keys are only logged
+
+    log = fit(model, step, (x_train, y_train), ckpt_dir=run / "ckpt", epochs=20, batch_size=64, lr=1e-4,
+              schedule=cosine_schedule, seed=0)  # → DataFrame, one row per optimiser step
+
+A killed run restarts from the newest checkpoint in ``ckpt_dir`` and ends with the same weights, bit for bit,
+as an uninterrupted one (CPU): each epoch's shuffle and its random generator are derived from
+``(seed, epoch)`` alone, and the checkpoint holds model, optimiser, scheduler and the global torch RNG
+state. Calling ``fit`` again after the last epoch only reloads the final weights. The loss log is written
+to ``ckpt_dir/losses.csv`` after every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from semvideo.io import atomic_path
+
+__all__ = [
+    "Schedule",
+    "StepFn",
+    "constant_schedule",
+    "cosine_schedule",
+    "fit",
+    "latest_checkpoint",
+    "one_cycle_schedule",
+]
+
+#: ``step(model, batch, generator) -> {"loss": scalar tensor, other named scalars...}``
+StepFn = Callable[[torch.nn.Module, tuple, torch.Generator], Mapping[str, torch.Tensor]]
+#: ``schedule(step, total_steps) -> LR multiplier`` (the LR at a step is ``lr * schedule(step, total)``)
+Schedule = Callable[[int, int], float]
+
+
+def cosine_schedule(step: int, total: int) -> float:
+    """Cosine annealing from 1 to 0 over ``total`` optimiser steps (SAD, appendix C.1)."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+def one_cycle_schedule(step: int, total: int, pct_start: float = 0.3, div: float = 25.0,
+                       final_div: float = 1e4) -> float:
+    """OneCycle (Smith & Topin; MAD, appendix C.1) as ``torch.optim.lr_scheduler.OneCycleLR`` computes it:
+    cosine warm-up from 1/div to 1 until step ``pct_start·total − 1``, then cosine decay to
+    1/(div·final_div) at step ``total − 1``."""
+    peak = float(pct_start * total) - 1
+
+    def cos(a: float, b: float, frac: float) -> float:
+        return b + (a - b) * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+    if step <= peak:
+        return cos(1.0 / div, 1.0, step / peak) if peak > 0 else 1.0
+    return cos(1.0, 1.0 / (div * final_div), min((step - peak) / max(total - 1 - peak, 1e-12), 1.0))
+
+
+def constant_schedule(step: int, total: int) -> float:
+    """A constant learning rate."""
+    return 1.0
+
+
+def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
+    """The newest ``epoch_NNNN.pt`` in ``ckpt_dir``, or None."""
+    found = sorted(Path(ckpt_dir).glob("epoch_*.pt"))
+    return found[-1] if found else None
+
+
+def fit(
+    model: torch.nn.Module,
+    step: StepFn,
+    data: Sequence[torch.Tensor | np.ndarray],
+    *,
+    ckpt_dir: str | Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    schedule: Schedule = cosine_schedule,
+    seed: int = 0,
+    weight_decay: float = 0.01,
+    grad_clip: float | None = 1.0,
+    desc: str = "train",
+) -> pd.DataFrame:
+    """Train ``model`` in place with AdamW; checkpoint after every epoch; resume from ``ckpt_dir``.
+
+    Parameters
+    ----------
+    model
+        Any ``torch.nn.Module``, already on its device (batches move to its first parameter's device).
+    step
+        ``step(model, batch, generator)`` returns a mapping with a scalar ``"loss"`` to minimise and any other
+        scalars to log. ``batch`` is a tuple with one mini-batch slice of each array in ``data``;
+        ``generator`` is a CPU ``torch.Generator`` for the step's own randomness (noise, MixCo, timesteps) —
+        use it rather than the global RNG so that resuming reproduces the run.
+    data
+        Arrays or tensors that share their first dimension N (e.g. ``(bold, targets)``); NumPy arrays
+        (also memory-mapped) are converted to tensors once.
+    ckpt_dir
+        Folder for ``epoch_NNNN.pt`` checkpoints (only the newest is kept) and ``losses.csv``.
+    epochs, batch_size, lr
+        Passes over the data, samples per step (the last, smaller batch of an epoch is kept), peak LR.
+    schedule
+        LR multiplier as a function of ``(step, total_steps)``: :func:`cosine_schedule` (default),
+        :func:`one_cycle_schedule`, :func:`constant_schedule` or your own.
+    seed
+        Seeds the per-epoch shuffle and generator, and the global torch RNG (dropout) at the first epoch.
+    grad_clip
+        Max global gradient norm, or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per optimiser step: ``epoch, step, lr`` and every scalar returned by ``step``.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` arrays differ in length, or ``ckpt_dir`` holds a checkpoint of a different run (other
+        N, epochs, batch size, LR or seed): delete that folder to start over.
+    """
+    tensors = _as_tensors(data)
+    n = len(tensors[0])
+    steps_per_epoch = math.ceil(n / batch_size)
+    total = epochs * steps_per_epoch
+    signature = {"n": n, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, total))
+    start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)
+    if start == 0:
+        torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    model.train()
+    with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False) as bar:
+        for epoch in range(start, epochs):
+            generator = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+            order = torch.randperm(n, generator=generator)
+            for first in range(0, n, batch_size):
+                index = order[first:first + batch_size]
+                batch = tuple(t[index].to(device) for t in tensors)
+                losses = step(model, batch, generator)
+                optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                if grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                rows.append({"epoch": epoch, "step": len(rows), "lr": scheduler.get_last_lr()[0],
+                             **{k: float(v.detach()) for k, v in losses.items()}})
+                optimizer.step()
+                scheduler.step()
+                bar.update()
+                bar.set_postfix(epoch=epoch, loss=f"{rows[-1]['loss']:.4f}")
+            _checkpoint(Path(ckpt_dir), epoch, signature, model, optimizer, scheduler, rows)
+    model.eval()
+    return pd.DataFrame(rows)
+
+
+def _as_tensors(data: Sequence[torch.Tensor | np.ndarray]) -> tuple[torch.Tensor, ...]:
+    tensors = tuple(d if isinstance(d, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(d))
+                    for d in data)
+    lengths = {len(t) for t in tensors}
+    if len(lengths) != 1:
+        raise ValueError(f"fit: data arrays have different lengths {sorted(lengths)}; "
+                         "pass arrays aligned by row")
+    return tensors
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % (2**63)
+
+
+def _checkpoint(ckpt_dir: Path, epoch: int, signature: dict, model, optimizer, scheduler, rows: list) -> None:
+    """Write ``epoch_NNNN.pt`` atomically, then ``losses.csv``; remove older checkpoints."""
+    state = {"epoch": epoch, "signature": signature, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "torch_rng": torch.get_rng_state(), "rows": rows}
+    path = ckpt_dir / f"epoch_{epoch:04d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    with atomic_path(ckpt_dir / "losses.csv") as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    for old in ckpt_dir.glob("epoch_*.pt"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def _resume(ckpt_dir: Path, signature: dict, model, optimizer, scheduler) -> tuple[int, list]:
+    """Load the newest checkpoint, if any; returns (first epoch to run, loss rows so far)."""
+    path = latest_checkpoint(ckpt_dir)
+    if path is None:
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["signature"] != signature:
+        raise ValueError(f"{path}: checkpoint of a different run ({state['signature']} vs {signature}); "
+                         f"delete {ckpt_dir} to train from scratch")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["epoch"] + 1, list(state["rows"])

@@ -1,0 +1,277 @@
+"""Tests for the Motion Adaptation Decoder (semvideo/models/mad.py): eq. 13, the attention parts of eqs. 8–12,
+save/load/resume, the VAE latent round trip and the ``train-mad`` stage on a tiny fake run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from diffusers import AutoencoderKL
+
+from semvideo.config import Config, load_config
+from semvideo.models import mad as mad_module
+from semvideo.models.mad import (
+    MotionAdaptationDecoder,
+    SemanticCrossAttention,
+    SpatialAttention,
+    TemporalAttention,
+    bidirectional_frame_contrastive,
+    build_mad,
+    mad_loss,
+    predict_mad,
+    run_mad,
+    target_latents,
+    train_mad,
+)
+from semvideo.models.priors import decode_latents
+
+TINY = {"n_voxels": 10, "n_frames": 3, "proj_hidden": 16, "mlp_dim": 16, "proj_channels": 4, "proj_size": 2,
+        "block_channels": (8, 8, 8), "latent_channels": 4, "latent_size": 4, "text_dim": 6, "head_dim": 4,
+        "norm_groups": 4, "dropout": 0.0}
+
+
+def tiny_model(**overrides) -> MotionAdaptationDecoder:
+    torch.manual_seed(0)
+    return MotionAdaptationDecoder(**{**TINY, **overrides})
+
+
+# ------------------------------------------------------------------------------------------ eq. 13
+def test_contrastive_matches_hand_computed_value():
+    pred = torch.tensor([[[1.0, 0.0], [1.0, 1.0]]])  # (B=1, n=2, d=2)
+    target = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    tau, r = 0.5, 1 / math.sqrt(2)
+    # ê → e rows: logits [1, 0]/τ (label 0), [r, r]/τ (label 1)
+    forward = [math.log(1 + math.exp(-2.0)), math.log(2.0)]
+    # e → ê rows: e_1 · (ê_1, ê_2) = [1, r]/τ (label 0); e_2 · (ê_1, ê_2) = [0, r]/τ (label 1)
+    backward = [math.log(1 + math.exp(2 * r - 2)), math.log(1 + math.exp(-2 * r))]
+    expected = 0.5 * (sum(forward) / 2 + sum(backward) / 2)
+    got = bidirectional_frame_contrastive(pred, target, tau)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_contrastive_is_minimised_by_the_identity_pairing():
+    target = torch.randn(1, 4, 3, 2, 2, generator=torch.Generator().manual_seed(1))
+    losses = {perm: bidirectional_frame_contrastive(target[:, list(perm)], target, 0.1).item()
+              for perm in itertools.permutations(range(4))}
+    identity = losses.pop((0, 1, 2, 3))
+    assert identity < min(losses.values())
+
+
+def test_mad_loss_adds_l1_and_weighted_contrastive():
+    pred, target = torch.zeros(2, 3, 1, 2, 2), torch.ones(2, 3, 1, 2, 2)
+    pred[:, :, 0, 0, 0] = torch.arange(3.0) + 1  # distinct non-zero frames so cosine is defined
+    total, parts = mad_loss(pred, target, contrastive_weight=0.5, temperature=0.2)
+    l1 = (pred - target).abs().mean().item()
+    assert float(parts["l1"]) == pytest.approx(l1)
+    assert total.item() == pytest.approx(l1 + 0.5 * float(parts["contrastive"]), rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------ eqs. 8–12
+def test_spatial_attention_is_frame_equivariant_and_temporal_is_not():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 8, 3, 3)
+    perm = [2, 0, 3, 1]
+    spatial, temporal = SpatialAttention(8, 4), TemporalAttention(8, 4, max_frames=4)
+    torch.testing.assert_close(spatial(x[:, perm]), spatial(x)[:, perm])
+    assert not torch.allclose(temporal(x[:, perm]), temporal(x)[:, perm], atol=1e-4)
+
+
+def test_temporal_attention_mixes_frames_and_spatial_does_not():
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 8, 3, 3)
+    y = x.clone()
+    y[:, 0] = torch.randn(8, 3, 3)  # change only frame 0
+    spatial, temporal = SpatialAttention(8, 4), TemporalAttention(8, 4, max_frames=4)
+    torch.testing.assert_close(spatial(y)[:, 1:], spatial(x)[:, 1:])
+    assert (temporal(y)[:, 3] - temporal(x)[:, 3]).abs().max() > 1e-3
+
+
+def test_cross_attention_reads_the_caption():
+    torch.manual_seed(0)
+    cross = SemanticCrossAttention(8, text_dim=6, head_dim=4)
+    x, text = torch.randn(2, 3, 8, 2, 2), torch.randn(2, 5, 6)
+    out = cross(x, text)
+    assert out.shape == x.shape
+    assert not torch.allclose(out, cross(x, text.flip(0)))
+    # each clip reads only its own caption
+    torch.testing.assert_close(cross(x[:1], text[:1]), out[:1])
+
+
+def test_output_shape_and_lambdas_receive_gradients():
+    model = tiny_model()
+    e_hat = model(torch.randn(5, 10), torch.randn(5, 7, 6))
+    assert e_hat.shape == (5, 3, 4, 4, 4) and e_hat.dtype == torch.float32
+    names = {name for name, _ in model.named_parameters()}
+    assert {"lambda_spat", "lambda_temp"} <= names
+    e_hat.square().mean().backward()
+    assert model.lambda_spat.grad.abs() > 0 and model.lambda_temp.grad.abs() > 0
+
+
+def test_without_semantics_the_caption_is_ignored():
+    full, nosem = tiny_model(), tiny_model(use_semantic=False)
+    assert nosem.cross is None and not any("cross" in name for name, _ in nosem.named_parameters())
+    x = torch.randn(3, 10)
+    torch.testing.assert_close(nosem(x, torch.randn(3, 7, 6)), nosem(x, None))
+    assert not torch.allclose(full(x, torch.randn(3, 7, 6)), full(x, torch.randn(3, 7, 6)))
+    with pytest.raises(ValueError, match="use_semantic=True"):
+        full(x, None)
+
+
+def test_bad_projection_size_names_the_key():
+    with pytest.raises(ValueError, match="mad.proj_size"):
+        tiny_model(proj_size=3)
+
+
+def test_save_pretrained_round_trip(tmp_path):
+    model = tiny_model().eval()
+    model.save_pretrained(tmp_path / "mad")
+    assert (tmp_path / "mad" / "diffusion_pytorch_model.safetensors").exists()
+    loaded = MotionAdaptationDecoder.from_pretrained(tmp_path / "mad").eval()
+    x, z = torch.randn(2, 10), torch.randn(2, 7, 6)
+    torch.testing.assert_close(loaded(x, z), model(x, z), rtol=0, atol=0)
+    assert tuple(loaded.config.block_channels) == (8, 8, 8)
+
+
+# -------------------------------------------------------------------------- training and resume
+def write_config(tmp_path, **mad) -> Config:
+    raw = {"name": "tiny", "world": "twin", "seed": 0, "subjects": ["subject1"],
+           "paths": {"results": str(tmp_path / "results"), "figures": str(tmp_path / "figures")},
+           "twin": {"n_subjects": 1, "frame_size": 16},
+           "fmri": {"frame_size": 16, "frames_per_clip": 3},
+           "priors": {"vae_downsample": 4},
+           "mad": {"hidden_dim": 16, "mlp_dim": 16, "proj_channels": 4, "proj_size": 2, "block_channels": [8, 8, 8],
+                   "head_dim": 4, "norm_groups": 4, "dropout": 0.0, "epochs": 2, "batch_size": 4, "lr": 1e-3,
+                   **mad}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_config(path)
+
+
+def training_data(n=10):
+    g = torch.Generator().manual_seed(3)
+    return (torch.randn(n, 10, generator=g).numpy(), torch.randn(n, 7, 6, generator=g),
+            torch.randn(n, 3, 4, 4, 4, generator=g))
+
+
+def test_training_lowers_the_loss_and_resume_is_bit_identical(tmp_path, monkeypatch):
+    cfg = write_config(tmp_path)
+    bold, z, e = training_data()
+    whole = build_mad(cfg, 10, (4, 4, 4), 6)
+    log = train_mad(whole, cfg, bold, z, e, tmp_path / "whole")
+    assert set(log.columns) >= {"epoch", "loss", "l1", "contrastive", "lr"} and len(log) == 6
+    assert pd.read_csv(tmp_path / "whole" / "losses.csv")["loss"].tolist() == pytest.approx(log["loss"].tolist())
+
+    calls = {"n": 0}
+    real_loss = mad_module.mad_loss
+
+    def killed_in_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 4:  # 3 steps per epoch: the kill lands in epoch 2
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(mad_module, "mad_loss", killed_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_mad(build_mad(cfg, 10, (4, 4, 4), 6), cfg, bold, z, e, tmp_path / "killed")
+    monkeypatch.setattr(mad_module, "mad_loss", real_loss)
+    resumed = build_mad(cfg, 10, (4, 4, 4), 6)
+    train_mad(resumed, cfg, bold, z, e, tmp_path / "killed")
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_training_fits_a_learnable_target(tmp_path):
+    """Latents that are a fixed function of the BOLD: L1 must fall well below its starting value."""
+    cfg = write_config(tmp_path, epochs=40, lr=1e-2, batch_size=16)
+    g = torch.Generator().manual_seed(0)
+    bold = torch.randn(16, 10, generator=g)
+    e = torch.tanh(bold @ torch.randn(10, 3 * 4 * 4 * 4, generator=g)).reshape(16, 3, 4, 4, 4)
+    model = build_mad(cfg, 10, (4, 4, 4), 6, use_semantic=False)
+    log = train_mad(model, cfg, bold.numpy(), torch.zeros(16, 7, 6), e, tmp_path / "fit")
+    assert log["l1"].tail(4).mean() < 0.75 * log["l1"].head(4).mean()
+
+
+# ------------------------------------------------------------------------------ VAE and the stage
+def tiny_vae() -> AutoencoderKL:
+    torch.manual_seed(0)
+    return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3,
+                         up_block_types=("UpDecoderBlock2D",) * 3, block_out_channels=(8, 8, 8),
+                         layers_per_block=1, latent_channels=4, norm_num_groups=4, sample_size=16).eval()
+
+
+def test_vae_latent_round_trip_and_cache(tmp_path):
+    vae = tiny_vae()
+    frames = np.random.default_rng(0).integers(0, 256, (3, 2, 16, 16, 3), dtype=np.uint8)
+    latents = target_latents(vae, frames, tmp_path / "latents_train.npy")
+    assert latents.shape == (3, 2, 4, 4, 4) and latents.dtype == np.float32
+    vae.save_pretrained(tmp_path / "vae")
+    reloaded = AutoencoderKL.from_pretrained(tmp_path / "vae").eval()
+    np.testing.assert_array_equal(target_latents(reloaded, frames, tmp_path / "other.npy"), latents)
+    decoded = decode_latents(reloaded, torch.from_numpy(latents))
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+    # the cache is reused for the same VAE, and never for another one
+    cache = tmp_path / "latents_train.npy"
+    written = cache.stat().st_mtime_ns
+    np.testing.assert_array_equal(target_latents(reloaded, frames, cache), latents)
+    assert cache.stat().st_mtime_ns == written
+    with torch.no_grad():
+        reloaded.encoder.conv_in.weight.mul_(2.0)
+    assert not np.allclose(target_latents(reloaded, frames, cache), latents)
+
+
+def fake_run(cfg, n_train=8, n_test=4, n_voxels=10):
+    """A prepared dataset, caption embeddings, SAD predictions and a VAE, as the upstream stages write them."""
+    root = cfg.results_dir
+    rng = np.random.default_rng(0)
+    rows = [("train", i) for i in range(n_train)] + [("test", i) for i in range(n_test)]
+    clips = pd.DataFrame({"clip_id": [f"{'seg1' if s == 'train' else 'test1'}_{i:04d}" for s, i in rows],
+                          "split": [s for s, _ in rows], "segment": ["seg1" if s == "train" else "test1"
+                                                                     for s, _ in rows],
+                          "clip_index": [i for _, i in rows], "onset_s": [2.0 * i for _, i in rows],
+                          "shot_id": [i for _, i in rows]})
+    (root / "data" / "subject1").mkdir(parents=True)
+    clips.to_csv(root / "data" / "clips.csv", index=False)
+    for split, n in (("train", n_train), ("test", n_test)):
+        np.save(root / "data" / f"frames_{split}.npy", rng.integers(0, 256, (n, 3, 16, 16, 3), dtype=np.uint8))
+        np.save(root / "data" / "subject1" / f"bold_{split}.npy", rng.standard_normal((n, n_voxels), np.float32))
+    (root / "embeddings").mkdir()
+    np.save(root / "embeddings" / "motion_train.npy", rng.standard_normal((n_train, 7, 6), np.float32))
+    (root / "sad" / "pred").mkdir(parents=True)
+    np.save(root / "sad" / "pred" / "subject1_motion_refined.npy", rng.standard_normal((n_test, 7, 6), np.float32))
+    tiny_vae().save_pretrained(root / "priors" / "vae")
+
+
+def test_run_mad_writes_the_contract(tmp_path):
+    cfg = write_config(tmp_path, epochs=1)
+    fake_run(cfg)
+    run_mad(cfg)
+    mad = cfg.results_dir / "mad"
+    for suffix in ("", "_nosem"):
+        latents = np.load(mad / "pred" / f"subject1{suffix}_latents.npy")
+        blurry = np.load(mad / "pred" / f"subject1{suffix}_blurry.npy")
+        assert latents.shape == (4, 3, 4, 4, 4) and latents.dtype == np.float32
+        assert blurry.shape == (4, 3, 16, 16, 3) and blurry.dtype == np.uint8
+        assert len(pd.read_csv(mad / "pred" / f"subject1{suffix}_losses.csv")) == 2  # 1 epoch of 8 clips / 4
+        loaded = MotionAdaptationDecoder.from_pretrained(mad / f"subject1{suffix}")
+        assert loaded.config.use_semantic == (suffix == "")
+        semantic = None if suffix else np.load(cfg.results_dir / "sad/pred/subject1_motion_refined.npy")
+        bold = np.load(cfg.results_dir / "data/subject1/bold_test.npy")
+        np.testing.assert_allclose(predict_mad(loaded, bold, semantic), latents, rtol=1e-5, atol=1e-6)
+    assert np.load(mad / "latents_train.npy").shape == (8, 3, 4, 4, 4)
+    summary = json.loads((mad / "pred" / "done.json").read_text())
+    assert set(summary["subjects"]["subject1"]) == {"full", "nosem"}
+    assert summary["subjects"]["subject1"]["full"]["lambda_spat"] != 1.0  # λ were trained
+
+
+def test_run_mad_missing_sad_prediction_names_the_file(tmp_path):
+    cfg = write_config(tmp_path, epochs=1)
+    fake_run(cfg)
+    (cfg.results_dir / "sad" / "pred" / "subject1_motion_refined.npy").unlink()
+    with pytest.raises(FileNotFoundError, match="subject1_motion_refined.npy.*train-sad"):
+        run_mad(cfg)
