@@ -1,0 +1,162 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Conditional Video Render (CVR) and the twin's priors
+# Paper §3.2 (eq. 3, Fig. 3): the decoded motion latents ê are VAE-decoded into a *blurry* video; a text-to-image
+# model turns its first frame into the *anchor* frame under Ẑ(C_anchor); a text-to-video model (AnimateDiff
+# style) renders the *final* clip from the blurry sequence, the anchor frame and Ẑ(C_holi).
+# Here we show the priors that the render stands on (trained on the twin's training clips, or SD 1.5 +
+# AnimateDiff in the real world), how well they follow their captions, and the reconstructions of Figs. 1/4/9/11.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab, install the companion first; nothing happens elsewhere
+    import subprocess; subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'", shell=True, check=True)
+
+# %% [markdown]
+# The next cell is tagged `parameters`; papermill replaces its values.
+
+# %% tags=["parameters"]
+config_path = "config/default.yaml"
+out_dir = "results/twin"
+
+# %%
+import imageio.v3 as iio
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from semvideo.config import load_config
+from semvideo.data.prepared import PreparedData
+from semvideo.io import atomic_path, read_json
+from semvideo.metrics.pixel import ssim
+from semvideo.paths import RunPaths
+from semvideo.viz import frame_strip, save_figure, save_table
+
+cfg = load_config(config_path)
+paths, figures = RunPaths.from_config(cfg), cfg.figures_dir
+data = PreparedData.from_config(cfg)
+test_ids = data.split_clips("test")["clip_id"].to_numpy()
+truth = np.asarray(data.frames("test"))  # (N_test, n, H, W, 3) uint8
+recon = {s: dict(np.load(paths.recon / f"{s}.npz")) for s in cfg.subjects}
+priors_report = read_json(paths.priors / "report.json")
+
+# %% [markdown]
+# ## The priors (DESIGN §4 "Twin priors")
+# The paper renders with pretrained SD 1.5 and AnimateDiff. The twin cannot download them, so it trains tiny
+# stand-ins of the same diffusers classes on its *training* clips only: an `AutoencoderKL`, a T2I
+# `UNet2DConditionModel` conditioned on Z(C_anchor) and a T2V `UNetMotionModel` conditioned on Z(C_holi).
+# We measure the VAE's reconstruction of *test* frames (SSIM, PSNR) and whether samples generated from the
+# *true* test captions show the captioned category / colour / background, with a linear probe trained on
+# training frames (its accuracy on real test frames is the ceiling; the chance level is the majority class).
+
+# %%
+if cfg.world == "twin":
+    summary = pd.DataFrame({"parameters": priors_report["parameters"], "train seconds": priors_report["seconds"]})
+    summary.loc["vae", "test SSIM"] = priors_report["vae_test"]["ssim"]
+    summary.loc["vae", "test PSNR (dB)"] = priors_report["vae_test"]["psnr"]
+    save_table(summary, figures, "priors_summary")
+    probe = pd.read_csv(paths.priors / "probe.csv")
+    save_table(probe.set_index(["source", "attribute"]), figures, "priors_caption_following")
+    display(summary, probe.pivot(index="source", columns="attribute", values="accuracy"))
+else:
+    display(priors_report)
+
+# %% [markdown]
+# A prior that ignores its caption must not pass silently: `follows_caption` is False (and a warning was raised
+# when the priors were trained) for every attribute whose accuracy is not above chance (binomial p < 0.01).
+
+# %%
+if cfg.world == "twin":
+    display(pd.DataFrame(priors_report["follows_caption"]))
+    samples = dict(np.load(paths.priors / "samples.npz"))
+    k = min(6, len(samples["clip_id"]))
+    fig, axes = plt.subplots(4, 1, figsize=(1.2 * samples["truth"].shape[1], 5.5))
+    frame_strip(axes[0], samples["truth"][:k, 0], "test frame 1 (truth)")
+    frame_strip(axes[1], samples["vae"][:k, 0], "VAE reconstruction")
+    frame_strip(axes[2], samples["t2i"][:k], "T2I sample from the true anchor caption")
+    frame_strip(axes[3], samples["t2v"][:k, 0], "T2V sample (frame 1) from the true holistic caption")
+    save_figure(fig, figures, "priors_samples")
+
+# %% [markdown]
+# ## Render time
+# Seconds per test clip for the whole render (3 stages), on this machine, with the config's steps and strengths.
+
+# %%
+timing = read_json(paths.recon / "timing.json")
+save_table(pd.DataFrame({"seconds per clip": timing["seconds_per_clip"]}), figures, "cvr_render_time")
+timing
+
+# %% [markdown]
+# ## Reconstructions (Figs. 1, 4, 9, 11)
+# Each block shows, for one test clip, the stimulus (truth), the blurry video decoded from ê, the anchor frame
+# v̂_1 and the final clip V̂ (the paper's layout). Fig. 4 shows several clips of subject 1, Fig. 9 the same
+# clips for every subject, Fig. 1 one clip, and Fig. 11 the clips with the lowest SSIM (failure cases).
+
+# %%
+def clip_rows(axes, subject, row):
+    """Four strips for one clip: truth | blurry | anchor | final."""
+    r = recon[subject]
+    label = f"{subject} · {test_ids[row]}"
+    for ax, frames, name in zip(axes, (truth[row], r["blurry"][row], r["anchor"][row][None], r["frames"][row]),
+                                ("truth", "blurry", "anchor", "final")):
+        frame_strip(ax, frames, f"{label} · {name}")
+
+
+def grid(pairs, name):
+    """Reconstruction grid of (subject, test row) pairs, saved as PNG + PDF."""
+    fig, axes = plt.subplots(4 * len(pairs), 1, figsize=(1.1 * truth.shape[1], 4.6 * len(pairs)), squeeze=False)
+    for i, (subject, row) in enumerate(pairs):
+        clip_rows(axes[4 * i: 4 * i + 4, 0], subject, row)
+    save_figure(fig, figures, name)
+    return fig
+
+
+# %%
+shown = np.linspace(0, len(test_ids) - 1, 4).astype(int)  # several clips across the test run
+grid([(cfg.subjects[0], shown[1])], "fig1_reconstruction")
+grid([(cfg.subjects[0], row) for row in shown], "fig4_reconstructions")
+grid([(s, row) for row in shown[:2] for s in cfg.subjects], "fig9_reconstructions_subjects")
+
+# %%
+clip_ssim = ssim(truth, recon[cfg.subjects[0]]["frames"])  # (N_test,) mean SSIM over frames
+worst = np.argsort(clip_ssim)[:3]
+grid([(cfg.subjects[0], row) for row in worst], "fig11_failure_cases")
+pd.DataFrame({"clip": test_ids[worst], "SSIM": clip_ssim[worst]})
+
+# %% [markdown]
+# ## Animated strips
+# One GIF per subject: truth | blurry | final side by side, for the clips of Fig. 4 (3 fps, as the decoders see).
+
+# %%
+for subject in cfg.subjects:
+    r = recon[subject]
+    strip = np.concatenate([np.concatenate([truth[row], r["blurry"][row], r["frames"][row]], axis=2)
+                            for row in shown], axis=1)  # (n, rows·H, 3·W, 3)
+    with atomic_path(figures / f"cvr_strip_{subject}.gif") as tmp:
+        iio.imwrite(tmp, strip, extension=".gif", duration=333, loop=0)
+
+# %% [markdown]
+# ## Viewer
+# Scrub through any test clip of any subject (the cached reconstructions in `recon/` are what notebook 06 scores).
+
+# %%
+def show(subject, clip):
+    _fig, axes = plt.subplots(4, 1, figsize=(1.1 * truth.shape[1], 4.6))
+    clip_rows(axes, subject, clip)
+    plt.show()
+
+
+widgets.interact(show, subject=widgets.Dropdown(options=cfg.subjects),
+                 clip=widgets.IntSlider(min=0, max=len(test_ids) - 1, value=0));

@@ -1,0 +1,503 @@
+"""The render's pretrained components: a VAE, a text-to-image UNet (T2I) and a text-to-video UNet (T2V).
+
+Two worlds, one set of classes (DESIGN §4):
+
+* **real** (``config/cc2017.yaml``): SD 1.5's ``AutoencoderKL`` and ``UNet2DConditionModel``, an AnimateDiff
+  ``MotionAdapter`` (turned into a ``UNetMotionModel`` with ``UNetMotionModel.from_unet2d``) and optionally a
+  SparseCtrl RGB ``SparseControlNetModel``, all loaded with ``from_pretrained`` from ``cfg.priors``;
+* **twin** (the default): the same classes at a tiny size, trained here on the twin's *training* clips only —
+  the VAE on training frames, the T2I UNet on first frames conditioned on Z(C_anchor), the T2V UNetMotionModel
+  (initialised from the T2I UNet plus a fresh motion adapter, all weights trained) on whole clips conditioned on
+  Z(C_holi) — and saved with ``save_pretrained`` under ``priors/{vae,t2i,t2v}``.
+
+Latent convention (shared with MAD): a frame's latent is the VAE encoder's posterior *mean* times
+``vae.config.scaling_factor`` — the latents a diffusion UNet sees. The twin VAE's scaling factor is set after
+training to 1 / std of its training latents, as SD did for its own VAE.
+
+Unconditional embedding (classifier-free guidance): the twin uses the all-zero sequence (77, D) — MiniLM token
+rows after a caption are zeros, so zeros are "a caption with no tokens"; its UNets are trained with 10 % of the
+captions dropped to it. SD 1.5 uses CLIP's embedding of the empty caption (:func:`unconditional_embedding`).
+
+Caption following is measured, never assumed (DESIGN §4): :func:`evaluate_priors` trains a linear probe per
+scene-graph attribute on *training* frames and reports its accuracy on real test frames (the ceiling), on VAE
+reconstructions, and on T2I / T2V samples generated from the *true* test captions, with a binomial test
+against the majority-class rate. A prior whose samples stay at chance is flagged with a warning and
+``follows_caption: false`` in ``priors/report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    DDPMScheduler,
+    MotionAdapter,
+    SparseControlNetModel,
+    UNet2DConditionModel,
+    UNetMotionModel,
+)
+
+from semvideo.config import Config
+from semvideo.io import atomic_dir, write_json
+from semvideo.paths import RunPaths
+
+__all__ = [
+    "PROBE_ATTRIBUTES",
+    "build_t2i_unet",
+    "build_t2v_unet",
+    "build_vae",
+    "decode_latents",
+    "encode_frames",
+    "evaluate_priors",
+    "load_scheduler",
+    "load_sparsectrl",
+    "load_t2i",
+    "load_t2v",
+    "load_vae",
+    "make_scheduler",
+    "run_priors",
+    "train_t2i",
+    "train_t2v",
+    "train_vae",
+    "unconditional_embedding",
+]
+
+#: Scene-graph attributes the caption-following probe checks (what the anchor / holistic captions name).
+PROBE_ATTRIBUTES = ("category", "colour", "background")
+
+# SD 1.5's noise schedule, so twin and real UNets share one sampler configuration.
+_SD_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
+
+
+# ----------------------------------------------------------------------------------------------- builders
+def build_vae(frame_size: int, latent_channels: int = 4, downsample: int = 4, width: int = 16) -> AutoencoderKL:
+    """A tiny ``AutoencoderKL``: (3, S, S) frames in [-1, 1] → (latent_channels, S/downsample, S/downsample).
+
+    ``downsample`` must be a power of two; the encoder has log2(downsample) + 1 blocks of widths
+    (width, 2·width, 2·width, …). Width 16 at 64×64 → 4×16×16 is the 0.24 M-parameter VAE of DESIGN §4.
+    """
+    n_blocks = int(np.log2(downsample)) + 1
+    if 2 ** (n_blocks - 1) != downsample:
+        raise ValueError(f"priors.vae_downsample must be a power of two, got {downsample}")
+    channels = tuple(width * min(2 ** i, 2) for i in range(n_blocks))
+    return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * n_blocks,
+                         up_block_types=("UpDecoderBlock2D",) * n_blocks, block_out_channels=channels,
+                         layers_per_block=1, latent_channels=latent_channels, norm_num_groups=8,
+                         sample_size=frame_size)
+
+
+def build_t2i_unet(latent_size: int, latent_channels: int, text_dim: int, width: int = 32,
+                   heads: int = 8) -> UNet2DConditionModel:
+    """A tiny text-conditioned ``UNet2DConditionModel`` with cross-attention at both of its two resolutions.
+
+    ``text_dim`` is D of the prompt embeddings (77, D) it attends to (384 MiniLM, 768 CLIP).
+    """
+    return UNet2DConditionModel(
+        sample_size=latent_size, in_channels=latent_channels, out_channels=latent_channels,
+        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), block_out_channels=(width, 2 * width),
+        layers_per_block=1, cross_attention_dim=text_dim, attention_head_dim=heads, norm_num_groups=8)
+
+
+def build_t2v_unet(t2i: UNet2DConditionModel, motion_heads: int = 2, max_frames: int = 16) -> UNetMotionModel:
+    """AnimateDiff's recipe: the T2I UNet's spatial weights plus a fresh ``MotionAdapter`` (temporal attention)."""
+    adapter = MotionAdapter(block_out_channels=tuple(t2i.config.block_out_channels),
+                            motion_layers_per_block=t2i.config.layers_per_block,
+                            motion_num_attention_heads=motion_heads,
+                            motion_norm_num_groups=t2i.config.norm_num_groups, motion_max_seq_length=max_frames)
+    return UNetMotionModel.from_unet2d(t2i, adapter)
+
+
+def make_scheduler() -> DDIMScheduler:
+    """DDIM with SD 1.5's schedule (scaled-linear betas 0.00085–0.012, 1000 steps, epsilon prediction)."""
+    return DDIMScheduler(**_SD_SCHEDULE, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+
+
+# ------------------------------------------------------------------------------------- latents ↔ frames
+@torch.no_grad()
+def encode_frames(vae: AutoencoderKL, frames: np.ndarray, batch_size: int = 64) -> torch.Tensor:
+    """uint8 frames (..., H, W, 3), 0–255 → float32 scaled latents (..., C, h, w) (posterior mean × scaling)."""
+    frames = np.asarray(frames)
+    lead = frames.shape[:-3]
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    out = []
+    for first in range(0, len(flat), batch_size):
+        x = _to_pixels(flat[first:first + batch_size]).to(vae.device, vae.dtype)
+        out.append(vae.encode(x).latent_dist.mean.float().cpu() * vae.config.scaling_factor)
+    latents = torch.cat(out)
+    return latents.reshape(*lead, *latents.shape[1:])
+
+
+@torch.no_grad()
+def decode_latents(vae: AutoencoderKL, latents: torch.Tensor | np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Scaled latents (..., C, h, w) → uint8 frames (..., H, W, 3), 0–255."""
+    latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents)
+    lead = latents.shape[:-3]
+    flat = latents.reshape(-1, *latents.shape[-3:])
+    out = []
+    for first in range(0, len(flat), batch_size):
+        z = flat[first:first + batch_size].to(vae.device, vae.dtype) / vae.config.scaling_factor
+        out.append(_to_uint8(vae.decode(z).sample.float().cpu()))
+    frames = np.concatenate(out)
+    return frames.reshape(*lead, *frames.shape[1:])
+
+
+def _to_pixels(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (B, H, W, 3) → float32 (B, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # copy: mmaps are read-only
+
+
+def _to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """float (B, 3, H, W) in [-1, 1] → uint8 (B, H, W, 3)."""
+    return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+# ---------------------------------------------------------------------------------------------- loaders
+def _pretrained(cls, source: str, subfolder: str | None = None):
+    """``cls.from_pretrained(source, subfolder=...)``, falling back to the repo/folder root.
+
+    A diffusers pipeline repo (SD 1.5) keeps each component in a subfolder (``vae``, ``unet``, ``scheduler``);
+    a single-model repo (AnimateDiff adapter, SparseCtrl) or a twin ``priors/<name>`` folder has it at the root.
+    """
+    if subfolder is not None and Path(source).is_dir() and not (Path(source) / subfolder).is_dir():
+        subfolder = None
+    try:
+        return cls.from_pretrained(source, subfolder=subfolder) if subfolder else cls.from_pretrained(source)
+    except OSError:
+        if subfolder is None:
+            raise
+        return cls.from_pretrained(source)
+
+
+def _twin_folder(cfg: Config, name: str) -> Path:
+    folder = RunPaths.from_config(cfg).priors / name
+    if not (folder / "config.json").exists():
+        raise FileNotFoundError(f"{folder}: no trained twin prior '{name}'; run `python -m semvideo train-priors "
+                                f"--config ...` (Snakemake rule train_priors) first, or set priors.{name}")
+    return folder
+
+
+def load_vae(cfg: Config) -> AutoencoderKL:
+    """``cfg.priors.vae`` (e.g. SD 1.5, subfolder ``vae``) or the twin's ``priors/vae``; eval mode, CPU."""
+    return _pretrained(AutoencoderKL, cfg.priors.vae or str(_twin_folder(cfg, "vae")), "vae").eval()
+
+
+def load_t2i(cfg: Config) -> UNet2DConditionModel:
+    """``cfg.priors.t2i`` (SD 1.5, subfolder ``unet``) or the twin's ``priors/t2i``."""
+    return _pretrained(UNet2DConditionModel, cfg.priors.t2i or str(_twin_folder(cfg, "t2i")), "unet").eval()
+
+
+def load_t2v(cfg: Config) -> UNetMotionModel:
+    """The T2V UNet: SD 1.5's UNet + ``cfg.priors.motion_adapter`` (AnimateDiff), or the twin's ``priors/t2v``.
+
+    ``priors.motion_adapter`` may also name a saved ``UNetMotionModel`` folder, which is loaded whole.
+    """
+    source = cfg.priors.motion_adapter
+    if source is None:
+        return UNetMotionModel.from_pretrained(_twin_folder(cfg, "t2v")).eval()
+    config_file = Path(source) / "config.json"
+    if config_file.exists() and json.loads(config_file.read_text()).get("_class_name") == "UNetMotionModel":
+        return UNetMotionModel.from_pretrained(source).eval()
+    return UNetMotionModel.from_unet2d(load_t2i(cfg), MotionAdapter.from_pretrained(source)).eval()
+
+
+def load_sparsectrl(cfg: Config) -> SparseControlNetModel | None:
+    """SparseCtrl RGB (``cfg.priors.sparsectrl``) or None, in which case the keyframe is injected (see cvr)."""
+    return SparseControlNetModel.from_pretrained(cfg.priors.sparsectrl).eval() if cfg.priors.sparsectrl else None
+
+
+def load_scheduler(cfg: Config) -> DDIMScheduler:
+    """DDIM from the T2I repo's ``scheduler`` subfolder when there is one, else SD 1.5's schedule."""
+    if cfg.priors.t2i:
+        try:
+            return DDIMScheduler.from_pretrained(cfg.priors.t2i, subfolder="scheduler")
+        except OSError:
+            pass
+    return make_scheduler()
+
+
+def unconditional_embedding(cfg: Config, text_dim: int) -> torch.Tensor:
+    """(77, D) embedding for classifier-free guidance: zeros (twin, MiniLM) or Z("") of the CLIP embedder."""
+    if cfg.embed.backend == "minilm":
+        return torch.zeros(cfg.embed.max_tokens, text_dim)
+    from semvideo.embed import make_embedder
+
+    return torch.from_numpy(make_embedder(cfg).tokens([""])[0])
+
+
+# --------------------------------------------------------------------------------------------- training
+def vae_loss(vae: AutoencoderKL, pixels: torch.Tensor, generator: torch.Generator,
+             kl_weight: float = 1e-6) -> dict[str, torch.Tensor]:
+    """L1 reconstruction + kl_weight · KL(q(z|x) ‖ N(0, I)) (summed over latent elements, batch mean).
+
+    pixels: (B, 3, H, W) in [-1, 1]. A small KL weight, as SD's VAE: the latent stays close to a Gaussian
+    scale without blurring the frames.
+    """
+    posterior = vae.encode(pixels).latent_dist
+    z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(pixels)
+    recon = vae.decode(z).sample
+    l1 = (recon - pixels).abs().mean()
+    kl = posterior.kl().mean()
+    return {"loss": l1 + kl_weight * kl, "l1": l1, "kl": kl}
+
+
+def denoising_loss(unet, latents: torch.Tensor, embeds: torch.Tensor, uncond: torch.Tensor,
+                   generator: torch.Generator, caption_dropout: float = 0.1) -> dict[str, torch.Tensor]:
+    """The DDPM ε-prediction loss ‖ε − ε_θ(√ᾱ_t z + √(1−ᾱ_t) ε, t, c)‖² with caption dropout (Ho et al. eq. 14).
+
+    latents: (B, C, h, w) for a UNet2DConditionModel or (B, C, n, h, w) for a UNetMotionModel (its embeds are
+    repeated per frame); embeds (B, 77, D); uncond (77, D) replaces a caption with probability caption_dropout.
+    """
+    batch = latents.shape[0]
+    drop = torch.rand(batch, generator=generator) < caption_dropout
+    embeds = torch.where(drop[:, None, None].to(embeds.device), uncond.to(embeds), embeds)
+    noise = torch.randn(latents.shape, generator=generator).to(latents)
+    t = torch.randint(0, _SD_SCHEDULE["num_train_timesteps"], (batch,), generator=generator).to(latents.device)
+    noisy = _TRAIN_SCHEDULER.add_noise(latents, noise, t)
+    if latents.dim() == 5:
+        embeds = embeds.repeat_interleave(latents.shape[2], dim=0)
+    loss = ((unet(noisy, t, encoder_hidden_states=embeds).sample - noise) ** 2).mean()
+    return {"loss": loss}
+
+
+_TRAIN_SCHEDULER = DDPMScheduler(**_SD_SCHEDULE)
+
+
+def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: int, batch_size: int, lr: float,
+              seed: int) -> pd.DataFrame:
+    """Train the twin VAE on uint8 frames (N, H, W, 3) (training clips only), then set its scaling factor.
+
+    The scaling factor becomes 1 / std of the training latents' posterior means (SD's recipe), so the
+    diffusion priors see unit-variance latents.
+    """
+    from semvideo.train import fit
+
+    step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g)
+    log = fit(vae, step, (frames,), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+              desc="VAE")
+    vae.register_to_config(scaling_factor=1.0)
+    sample = frames[np.linspace(0, len(frames) - 1, min(len(frames), 2048)).astype(int)]
+    vae.register_to_config(scaling_factor=float(1.0 / encode_frames(vae, sample).std()))
+    return log
+
+
+def train_t2i(unet: UNet2DConditionModel, latents: torch.Tensor, embeds: np.ndarray, uncond: torch.Tensor,
+              ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
+              caption_dropout: float) -> pd.DataFrame:
+    """Train the T2I UNet on first-frame latents (N, C, h, w) with their anchor-caption embeddings (N, 77, D)."""
+    from semvideo.train import fit
+
+    step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
+    return fit(unet, step, (latents, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
+               seed=seed, desc="T2I")
+
+
+def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, uncond: torch.Tensor,
+              ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
+              caption_dropout: float) -> pd.DataFrame:
+    """Train the T2V UNet on clip latents (N, n, C, h, w) with their holistic-caption embeddings (N, 77, D)."""
+    from semvideo.train import fit
+
+    video = latents.permute(0, 2, 1, 3, 4).contiguous()  # (N, C, n, h, w)
+    step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
+    return fit(unet, step, (video, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
+               seed=seed, desc="T2V")
+
+
+def _save(model, folder: Path) -> None:
+    """``save_pretrained`` (safetensors) into ``folder``, atomically."""
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(tmp)
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+def scene_labels(cfg: Config, clip_ids) -> pd.DataFrame:
+    """The twin's ground-truth attributes (:data:`PROBE_ATTRIBUTES`) of the given clips, in their order."""
+    path = RunPaths.from_config(cfg).raw / "truth" / "scene_graphs.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no scene graphs; run `python -m semvideo generate-twin` first")
+    graphs = pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+    return graphs.set_index("clip_id").loc[list(clip_ids), list(PROBE_ATTRIBUTES)].reset_index()
+
+
+def _probe_features(frames: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W, 3) → (N, 16·16·3) float32 pixels in [0, 1] at 16×16 (area-resized)."""
+    from semvideo.data.video import resize_frames
+
+    return resize_frames(np.asarray(frames), 16).reshape(len(frames), -1).astype(np.float32) / 255.0
+
+
+def fit_probes(frames: np.ndarray, labels: pd.DataFrame) -> dict:
+    """One multinomial logistic regression per attribute on training frames (N, H, W, 3) → {attribute: model}."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = _probe_features(frames)
+    return {a: LogisticRegression(max_iter=300).fit(x, labels[a]) for a in PROBE_ATTRIBUTES}
+
+
+def probe_accuracy(probes: dict, frames: np.ndarray, labels: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Accuracy of each attribute probe on frames (N, H, W, 3) or clips (N, n, H, W, 3) (frame-averaged
+    class probabilities), against the majority-class rate with a one-sided binomial test.
+
+    Returns one row per attribute: source, attribute, accuracy, chance, n, p, follows (p < 0.01).
+    """
+    from scipy.stats import binomtest
+
+    frames = np.asarray(frames)
+    per_clip = frames.shape[1] if frames.ndim == 5 else 1
+    x = _probe_features(frames.reshape(-1, *frames.shape[-3:]))
+    rows = []
+    for attribute, probe in probes.items():
+        proba = probe.predict_proba(x).reshape(len(frames), per_clip, -1).mean(axis=1)
+        hits = int((probe.classes_[proba.argmax(axis=1)] == labels[attribute].to_numpy()).sum())
+        chance = float(labels[attribute].value_counts(normalize=True).iloc[0])
+        p = binomtest(hits, len(frames), chance, alternative="greater").pvalue
+        rows.append({"source": source, "attribute": attribute, "accuracy": hits / len(frames), "chance": chance,
+                     "n": len(frames), "p": p, "follows": bool(p < 0.01)})
+    return pd.DataFrame(rows)
+
+
+def reconstruction_quality(truth: np.ndarray, recon: np.ndarray) -> dict[str, float]:
+    """Mean SSIM (RGB, data range 255) and PSNR (peak 255, dB) over uint8 frames (N, H, W, 3)."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    truth, recon = truth.reshape(-1, *truth.shape[-3:]), recon.reshape(-1, *recon.shape[-3:])
+    ssim = [structural_similarity(a, b, channel_axis=-1, data_range=255) for a, b in zip(truth, recon)]
+    psnr = [peak_signal_noise_ratio(a, b, data_range=255) for a, b in zip(truth, recon)]
+    return {"ssim": float(np.mean(ssim)), "psnr": float(np.mean(psnr))}
+
+
+def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
+                    t2v: UNetMotionModel) -> tuple[dict, pd.DataFrame, dict]:
+    """VAE reconstruction on test frames and caption following of samples from the *true* test captions.
+
+    Returns (report, probe table, samples): samples holds uint8 arrays for the first ``priors.probe_clips``
+    test clips — ``truth`` (K, n, H, W, 3), ``vae`` reconstructions, ``t2i`` (K, H, W, 3) from Z(C_anchor),
+    ``t2v`` (K, n, H, W, 3) from Z(C_holi) — and their ``clip_id``.
+    """
+    from semvideo.data.prepared import PreparedData
+    from semvideo.embed import load_embeddings
+    from semvideo.models.cvr import SemVideoPipeline, clip_generators
+
+    data = PreparedData.from_config(cfg)
+    train_ids, test_ids = (data.split_clips(s)["clip_id"] for s in ("train", "test"))
+    truth = np.asarray(data.frames("test"))
+    probes = fit_probes(data.frames("train")[:, 0], scene_labels(cfg, train_ids))
+    labels = scene_labels(cfg, test_ids)
+    vae_recon = decode_latents(vae, encode_frames(vae, truth))
+    k = min(cfg.priors.probe_clips, len(test_ids))
+    pipe = SemVideoPipeline(vae=vae, unet=t2i, motion_unet=t2v, scheduler=make_scheduler())
+    pipe.set_progress_bar_config(disable=True)
+    steps = {"num_inference_steps": cfg.cvr.num_inference_steps, "guidance_scale": cfg.cvr.guidance_scale}
+    anchor, holi = (torch.from_numpy(np.asarray(load_embeddings(cfg, lvl, "test")[:k])) for lvl in ("anchor", "holi"))
+    uncond = unconditional_embedding(cfg, anchor.shape[-1])
+    zeros = torch.zeros(k, truth.shape[1], *encode_frames(vae, truth[:1, 0]).shape[1:])
+    t2i_latents = pipe.img2img(zeros[:, 0], anchor, uncond.expand_as(anchor), 1.0,
+                               generator=clip_generators(cfg.seed, range(k)), **steps)
+    t2v_latents = pipe.vid2vid(zeros, holi, uncond.expand_as(holi), 1.0,
+                               generator=clip_generators(cfg.seed, range(k)), **steps)
+    samples = {"clip_id": test_ids.to_numpy()[:k].astype(str), "truth": truth[:k], "vae": vae_recon[:k],
+               "t2i": decode_latents(vae, t2i_latents), "t2v": decode_latents(vae, t2v_latents)}
+    table = pd.concat([probe_accuracy(probes, truth[:, 0], labels, "test frames (ceiling)"),
+                       probe_accuracy(probes, vae_recon[:, 0], labels, "VAE reconstructions"),
+                       probe_accuracy(probes, samples["t2i"], labels[:k], "T2I samples (anchor captions)"),
+                       probe_accuracy(probes, samples["t2v"], labels[:k], "T2V samples (holi captions)")],
+                      ignore_index=True)
+    report = {"vae_test": reconstruction_quality(truth, vae_recon), "probe_clips": k,
+              "follows_caption": _follows(table)}
+    return report, table, samples
+
+
+def _follows(table: pd.DataFrame) -> dict:
+    """{prior: {attribute: bool}} for the T2I and T2V samples; warns loudly about every ignored attribute."""
+    out = {}
+    for source, prior in (("T2I samples (anchor captions)", "t2i"), ("T2V samples (holi captions)", "t2v")):
+        rows = table[table["source"] == source].set_index("attribute")
+        out[prior] = {a: bool(rows.loc[a, "follows"]) for a in rows.index}
+        ignored = [a for a, ok in out[prior].items() if not ok]
+        if ignored:
+            warnings.warn(f"the twin {prior.upper()} prior ignores its caption for {', '.join(ignored)} (probe "
+                          "accuracy not above chance, p >= 0.01); train it longer (priors.*_epochs) or on a GPU",
+                          stacklevel=2)
+    return out
+
+
+# -------------------------------------------------------------------------------------------- the stage
+def run_priors(cfg: Config) -> None:
+    """Train (twin) or check (real) the render's priors → ``priors/{vae,t2i,t2v}/`` and ``priors/report.json``.
+
+    Twin components not named in ``cfg.priors`` are trained on the training clips only, resuming from
+    ``priors/.ckpt/<name>/`` after a kill; the report holds sizes, training times, the VAE's test SSIM/PSNR and
+    the caption-following probe (also ``priors/probe.csv``), and ``priors/samples.npz`` holds a few samples.
+    """
+    paths = RunPaths.from_config(cfg)
+    sources = {"vae": cfg.priors.vae, "t2i": cfg.priors.t2i, "t2v": cfg.priors.motion_adapter}
+    if cfg.world != "twin":
+        write_json(paths.priors / "report.json", {"sources": sources, "sparsectrl": cfg.priors.sparsectrl})
+        return
+    report = {"sources": sources, "seconds": {}, "parameters": {}}
+    vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
+    evaluation, table, samples = evaluate_priors(cfg, vae, t2i, t2v)
+    report.update(evaluation)
+    from semvideo.io import atomic_path
+
+    with atomic_path(paths.priors / "probe.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(paths.priors / "samples.npz") as tmp:
+        np.savez(tmp, **samples)
+    write_json(paths.priors / "report.json", report)
+
+
+def _twin_priors(cfg: Config, folder: Path, report: dict):
+    """Train (or resume) each twin prior not configured in ``cfg.priors``; load the configured ones."""
+    from semvideo.data.prepared import PreparedData
+    from semvideo.embed import load_embeddings
+
+    frames = np.asarray(PreparedData.from_config(cfg).frames("train"))  # (N, n, H, W, 3)
+    p, ckpt = cfg.priors, folder / ".ckpt"
+
+    def timed(name, train):
+        start = time.perf_counter()
+        model = train()
+        report["seconds"][name] = round(time.perf_counter() - start, 1)
+        report["parameters"][name] = sum(q.numel() for q in model.parameters())
+        return model
+
+    def vae_fn():
+        vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
+        train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
+                  cfg.seed)
+        _save(vae, folder / "vae")
+        return vae
+
+    vae = load_vae(cfg) if p.vae else timed("vae", vae_fn)
+    latents = encode_frames(vae, frames)  # (N, n, C, h, w)
+    anchor, holi = (load_embeddings(cfg, level, "train") for level in ("anchor", "holi"))
+    uncond = unconditional_embedding(cfg, anchor.shape[-1])
+
+    def t2i_fn():
+        unet = build_t2i_unet(latents.shape[-1], latents.shape[2], anchor.shape[-1], p.unet_width)
+        train_t2i(unet, latents[:, 0], anchor, uncond, ckpt / "t2i", p.t2i_epochs, p.batch_size, p.lr, cfg.seed,
+                  p.caption_dropout)
+        _save(unet, folder / "t2i")
+        return unet
+
+    t2i = load_t2i(cfg) if p.t2i else timed("t2i", t2i_fn)
+
+    def t2v_fn():
+        unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
+        train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
+                  cfg.seed, p.caption_dropout)
+        _save(unet, folder / "t2v")
+        return unet
+
+    t2v = load_t2v(cfg) if p.motion_adapter else timed("t2v", t2v_fn)
+    return vae, t2i, t2v

@@ -1,0 +1,137 @@
+"""Twin priors and their loaders: latent convention, losses (known answers), VAE training, the caption-following
+probe, and from_pretrained loading (hub subfolder layout and twin folders)."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from diffusers import MotionAdapter, UNetMotionModel
+
+from semvideo.config import Config
+from semvideo.models import priors
+
+
+def test_vae_shapes_and_latent_convention():
+    torch.manual_seed(0)
+    vae = priors.build_vae(32, latent_channels=4, downsample=4, width=8).eval()
+    vae.register_to_config(scaling_factor=0.5)
+    frames = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32, 3), dtype=np.uint8)
+    latents = priors.encode_frames(vae, frames)
+    assert latents.shape == (2, 3, 4, 8, 8) and latents.dtype == torch.float32
+    x = torch.from_numpy(frames[0, 0]).permute(2, 0, 1)[None].float() / 127.5 - 1
+    with torch.no_grad():  # posterior mean × scaling factor
+        torch.testing.assert_close(latents[0, 0], 0.5 * vae.encode(x).latent_dist.mean[0])
+    decoded = priors.decode_latents(vae, latents)
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+
+
+def test_pixel_conversion_round_trips_uint8():
+    frames = np.arange(256, dtype=np.uint8).repeat(3).reshape(1, 16, 16, 3)
+    np.testing.assert_array_equal(priors._to_uint8(priors._to_pixels(frames)), frames)
+
+
+def test_vae_downsample_must_be_a_power_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        priors.build_vae(48, downsample=3)
+
+
+class Recorder(torch.nn.Module):
+    """A stand-in UNet that predicts zero noise and records the text embeddings it was given."""
+
+    def forward(self, sample, t, encoder_hidden_states):
+        self.seen = encoder_hidden_states
+        return type("Out", (), {"sample": torch.zeros_like(sample)})()
+
+
+def test_denoising_loss_known_answer_and_caption_dropout():
+    latents, embeds, uncond = torch.randn(3, 4, 8, 8), torch.randn(3, 77, 16), torch.full((77, 16), 7.0)
+    unet = Recorder()
+    loss = priors.denoising_loss(unet, latents, embeds, uncond, torch.Generator().manual_seed(0), 0.0)
+    g = torch.Generator().manual_seed(0)
+    torch.rand(3, generator=g)  # the dropout draw comes first
+    noise = torch.randn(latents.shape, generator=g)
+    torch.testing.assert_close(loss["loss"], (noise ** 2).mean())  # ε_θ = 0 → ‖ε‖²
+    assert torch.equal(unet.seen, embeds)
+    priors.denoising_loss(unet, latents, embeds, uncond, torch.Generator().manual_seed(0), 1.0)
+    assert torch.equal(unet.seen, uncond.expand(3, 77, 16))
+    video = torch.randn(3, 4, 5, 8, 8)  # (B, C, n, h, w): a caption per frame, as UNetMotionModel expects
+    priors.denoising_loss(unet, video, embeds, uncond, torch.Generator().manual_seed(0), 0.0)
+    assert torch.equal(unet.seen, embeds.repeat_interleave(5, dim=0))
+
+
+def test_train_vae_learns_and_sets_unit_variance_scaling(tmp_path):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    # blocky random textures (GroupNorm erases flat colour frames, so they would not test learning)
+    frames = rng.integers(0, 256, (16, 4, 4, 3), dtype=np.uint8).repeat(4, 1).repeat(4, 2)
+    vae = priors.build_vae(16, 4, 4, width=8)
+    error = lambda: np.abs(priors.decode_latents(vae, priors.encode_frames(vae, frames)) / 1.0 - frames).mean()
+    before = error()
+    priors.train_vae(vae, frames, tmp_path / "ckpt", epochs=8, batch_size=8, lr=1e-2, seed=0)
+    assert error() < 0.9 * before  # 16 steps: a clear drop (~15 %), not convergence
+    assert priors.encode_frames(vae, frames).std().item() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_probe_finds_colour_and_flags_a_prior_that_ignores_its_caption():
+    rng = np.random.default_rng(0)
+    palette = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+    names = rng.choice(list(palette), 90)
+    frames = np.stack([np.full((16, 16, 3), palette[c], np.uint8) for c in names])
+    frames = np.clip(frames + rng.normal(0, 10, frames.shape), 0, 255).astype(np.uint8)
+    labels = pd.DataFrame({"category": names, "colour": names, "background": names})
+    probes = priors.fit_probes(frames[:60], labels[:60])
+    good = priors.probe_accuracy(probes, frames[60:], labels[60:].reset_index(drop=True), "truth")
+    assert good["accuracy"].min() == 1.0 and good["follows"].all()
+    grey = np.full((30, 2, 16, 16, 3), 128, np.uint8)  # a "prior" whose clips ignore the caption
+    bad = priors.probe_accuracy(probes, grey, labels[60:].reset_index(drop=True), "T2V samples (holi captions)")
+    assert not bad["follows"].any() and bad["accuracy"].max() <= bad["chance"].max()
+    table = pd.concat([good.assign(source="T2I samples (anchor captions)"), bad])
+    with pytest.warns(UserWarning, match="T2V prior ignores its caption"):
+        follows = priors._follows(table)
+    assert follows["t2i"]["colour"] and not follows["t2v"]["colour"]
+
+
+def test_reconstruction_quality_known_answer():
+    truth = np.full((2, 8, 8, 3), 100, np.uint8)
+    scores = priors.reconstruction_quality(truth, truth + 10)  # MSE 100 → PSNR 10·log10(255²/100)
+    assert scores["psnr"] == pytest.approx(10 * np.log10(255 ** 2 / 100))
+    assert priors.reconstruction_quality(truth, truth)["ssim"] == pytest.approx(1.0)
+
+
+def test_scene_labels_follow_the_clip_order(tmp_path):
+    truth = tmp_path / "t" / "raw" / "truth"
+    truth.mkdir(parents=True)
+    graphs = [{"clip_id": f"seg1_000{i}", "category": c, "colour": "red", "background": "sky"}
+              for i, c in enumerate(["ball", "box"])]
+    (truth / "scene_graphs.jsonl").write_text("\n".join(json.dumps(g) for g in graphs) + "\n")
+    cfg = Config(name="t", paths={"results": str(tmp_path)})
+    labels = priors.scene_labels(cfg, ["seg1_0001", "seg1_0000"])
+    assert labels["category"].tolist() == ["box", "ball"]
+
+
+def test_loaders_read_hub_layout_and_twin_folders(tmp_path):
+    torch.manual_seed(0)
+    vae = priors.build_vae(16, 4, 4, width=8)
+    unet = priors.build_t2i_unet(4, 4, 16, width=8, heads=2)
+    vae.save_pretrained(tmp_path / "sd" / "vae")
+    unet.save_pretrained(tmp_path / "sd" / "unet")
+    adapter = MotionAdapter(block_out_channels=(8, 16), motion_layers_per_block=1, motion_num_attention_heads=2,
+                            motion_norm_num_groups=8)
+    adapter.save_pretrained(tmp_path / "adapter")
+    real = Config(name="r", world="cc2017", priors={"vae": str(tmp_path / "sd"), "t2i": str(tmp_path / "sd"),
+                                                         "motion_adapter": str(tmp_path / "adapter")})
+    assert torch.equal(priors.load_vae(real).encoder.conv_in.weight, vae.encoder.conv_in.weight)
+    t2v = priors.load_t2v(real)
+    assert isinstance(t2v, UNetMotionModel) and torch.equal(t2v.conv_in.weight, unet.conv_in.weight)
+    assert priors.load_scheduler(real).config.beta_schedule == "scaled_linear"  # no scheduler/ → SD's schedule
+    twin = Config(name="tw", paths={"results": str(tmp_path)})
+    with pytest.raises(FileNotFoundError, match="train-priors"):
+        priors.load_vae(twin)
+    priors.build_t2v_unet(unet).save_pretrained(tmp_path / "tw" / "priors" / "t2v")
+    assert isinstance(priors.load_t2v(twin), UNetMotionModel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert priors.unconditional_embedding(twin, 16).abs().sum() == 0  # the twin's empty caption

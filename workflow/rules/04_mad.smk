@@ -1,0 +1,48 @@
+# 04 · MAD: train the Motion Adaptation Decoder (and its "w/o C_motion" variant) per subject, predict the test
+# set's motion latents ê, decode them to blurry videos; the notebook shows losses, λ and blurry-video quality.
+#
+# Checkpoints and loss logs (mad/ckpt/) are deliberately not declared outputs: Snakemake deletes declared
+# outputs before it reruns a job, and the checkpoints are what lets a killed run resume.
+
+MAD_VARIANTS = ("", "_nosem")  # the full MAD and the "w/o C_motion" ablation (semvideo.models.mad.VARIANTS)
+
+
+rule train_mad:
+    input:
+        data=rules.prepare.output,
+        motion=f"{RESULTS}/embeddings/motion_train.npy",
+        sad=[f"{RESULTS}/sad/pred/{s}_motion_refined.npy" for s in CFG.subjects],
+        vae=[] if CFG.priors.vae else f"{RESULTS}/priors/vae",
+        lib=library("models/mad.py", "models/priors.py", "train.py"),
+        cfg=CONFIG_PATH,
+    output:
+        pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_VARIANTS
+              for kind in ("latents", "blurry")],
+        losses=[f"{RESULTS}/mad/pred/{s}{v}_losses.csv" for s in CFG.subjects for v in MAD_VARIANTS],
+        summary=f"{RESULTS}/mad/pred/done.json",
+    log:
+        f"{RESULTS}/logs/train_mad.log",
+    shell:
+        "python -m semvideo train-mad --config {CONFIG_PATH} > {log} 2>&1"
+
+
+rule nb_04_mad:
+    input:
+        nb="notebooks/04_mad.py",
+        pred=rules.train_mad.output.pred,
+        losses=rules.train_mad.output.losses,
+        summary=rules.train_mad.output.summary,
+        lib=library("models/mad.py", "metrics", "viz.py"),
+        cfg=CONFIG_PATH,
+    output:
+        nb=f"{RESULTS}/notebooks/04_mad.ipynb",
+        figures=[f"{FIGURES}/{name}" for name in (
+            "mad_loss_curves.png", "mad_lambdas.csv", "mad_lambdas.md", "mad_blurry_examples.png",
+            "mad_blurry_quality.png", "mad_blurry_quality.csv", "mad_blurry_quality.md")],
+    log:
+        f"{RESULTS}/logs/04_mad.log",
+    shell:
+        PAPERMILL
+
+
+ALL_OUTPUTS += rules.nb_04_mad.output.figures

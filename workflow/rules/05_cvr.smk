@@ -1,0 +1,71 @@
+# 05 · CVR: the render's priors (twin: trained once on the training clips; real: SD 1.5 + AnimateDiff from the
+# hub), the render of the whole test set per subject, and the notebook with Figs. 1/4/9/11 and the viewer.
+#
+# train_priors is the expensive one-off target (DESIGN §4): its outputs are small safetensors folders that every
+# later rule reuses; it only reruns when its inputs change. Its checkpoints (priors/.ckpt/) are deliberately not
+# declared outputs, so a killed run resumes instead of starting over.
+
+TWIN_PRIORS = {name: directory(f"{RESULTS}/priors/{name}") for name, source in
+               (("vae", CFG.priors.vae), ("t2i", CFG.priors.t2i), ("t2v", CFG.priors.motion_adapter))
+               if CFG.world == "twin" and source is None}
+PRIOR_REPORTS = [f"{RESULTS}/priors/{name}" for name in ("probe.csv", "samples.npz")] if CFG.world == "twin" else []
+
+
+rule train_priors:
+    input:
+        data=rules.prepare.output,
+        embeddings=[f"{RESULTS}/embeddings/{level}_{split}.npy" for level in ("anchor", "holi")
+                    for split in ("train", "test")],
+        lib=library("models/priors.py", "models/cvr.py", "train.py"),
+        cfg=CONFIG_PATH,
+    output:
+        **TWIN_PRIORS,
+        report=f"{RESULTS}/priors/report.json",
+        evaluation=PRIOR_REPORTS,
+    log:
+        f"{RESULTS}/logs/train_priors.log",
+    shell:
+        "python -m semvideo train-priors --config {CONFIG_PATH} > {log} 2>&1"
+
+
+rule render:
+    input:
+        priors=rules.train_priors.output.report,
+        mad=[f"{RESULTS}/mad/pred/{s}_latents.npy" for s in CFG.subjects],
+        sad=[f"{RESULTS}/sad/pred/{s}_{level}_refined.npy" for s in CFG.subjects for level in ("anchor", "holi")],
+        lib=library("models/cvr.py", "models/priors.py"),
+        cfg=CONFIG_PATH,
+    output:
+        recon=[f"{RESULTS}/recon/{s}.npz" for s in CFG.subjects],
+        timing=f"{RESULTS}/recon/timing.json",
+    log:
+        f"{RESULTS}/logs/render.log",
+    shell:
+        "python -m semvideo render --config {CONFIG_PATH} > {log} 2>&1"
+
+
+rule nb_05_cvr:
+    input:
+        nb="notebooks/05_cvr.py",
+        recon=rules.render.output.recon,
+        timing=rules.render.output.timing,
+        priors=rules.train_priors.output.report,
+        lib=library("models/cvr.py", "models/priors.py", "metrics/pixel.py", "viz.py"),
+        cfg=CONFIG_PATH,
+    output:
+        nb=f"{RESULTS}/notebooks/05_cvr.ipynb",
+        figures=[f"{FIGURES}/{name}.{ext}" for name in (
+            "fig1_reconstruction", "fig4_reconstructions", "fig9_reconstructions_subjects", "fig11_failure_cases")
+            for ext in ("png", "pdf")] + [f"{FIGURES}/cvr_render_time.{ext}" for ext in ("csv", "md")] + [
+            f"{FIGURES}/cvr_strip_{s}.gif" for s in CFG.subjects] + ([
+            f"{FIGURES}/{name}.{ext}" for name, exts in (("priors_summary", ("csv", "md")),
+                                                         ("priors_caption_following", ("csv", "md")),
+                                                         ("priors_samples", ("png", "pdf"))) for ext in exts]
+            if CFG.world == "twin" else []),
+    log:
+        f"{RESULTS}/logs/05_cvr.log",
+    shell:
+        PAPERMILL
+
+
+ALL_OUTPUTS += rules.nb_05_cvr.output.figures
