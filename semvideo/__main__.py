@@ -24,7 +24,7 @@ COMMANDS = {
     "train-mad": "semvideo.models.mad:run_mad",
     "render": "semvideo.models.cvr:run_render",
     "train-judges": "semvideo.metrics.judges:run_judges",
-    "evaluate": "semvideo.metrics:run_evaluation",
+    "evaluate": "semvideo.metrics.evaluate:run_evaluation",
 }
 
 
