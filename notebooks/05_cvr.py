@@ -42,7 +42,7 @@ from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
 from semvideo.metrics.pixel import ssim
 from semvideo.paths import RunPaths
-from semvideo.viz import frame_strip, save_figure, save_table
+from semvideo.viz import frame_strip, interactive_session, save_figure, save_table
 
 cfg = load_config(config_path)
 paths, figures = RunPaths.from_config(cfg), cfg.figures_dir
@@ -150,6 +150,7 @@ for subject in cfg.subjects:
 # %% [markdown]
 # ## Viewer
 # Scrub through any test clip of any subject (the cached reconstructions in `recon/` are what notebook 06 scores).
+# The viewer needs a live front end (JupyterLab, Colab); batch runs through Snakemake skip it.
 
 # %%
 def show(subject, clip):
@@ -158,5 +159,6 @@ def show(subject, clip):
     plt.show()
 
 
-widgets.interact(show, subject=widgets.Dropdown(options=cfg.subjects),
-                 clip=widgets.IntSlider(min=0, max=len(test_ids) - 1, value=0));
+if interactive_session():
+    widgets.interact(show, subject=widgets.Dropdown(options=cfg.subjects),
+                     clip=widgets.IntSlider(min=0, max=len(test_ids) - 1, value=0));

@@ -12,7 +12,17 @@ import pandas as pd
 
 from semvideo.io import atomic_path, write_text
 
-__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface"]
+__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface", "interactive_session", "HEADLESS_ENV"]
+
+#: Set by the Snakemake notebook rules: no front end is attached, so interactive widgets are skipped.
+HEADLESS_ENV = "SEMVIDEO_HEADLESS"
+
+
+def interactive_session() -> bool:
+    """False inside batch runs (papermill under Snakemake), where a widget waiting for a front end can hang."""
+    import os
+
+    return os.environ.get(HEADLESS_ENV) != "1"
 
 
 def save_figure(fig, figures_dir: str | Path, name: str, dpi: int = 150) -> list[Path]:

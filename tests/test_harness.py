@@ -25,6 +25,7 @@ def test_harness_executes_a_notebook_with_its_parameters(tmp_path):
     table = tmp_path / "figures" / "harness_check.csv"
     assert executed.exists() and table.exists()
     assert "harness,twin," in table.read_text()
+    assert table.read_text().strip().endswith(",False"), "batch runs must tell notebooks no front end is attached"
 
     notebook = json.loads(executed.read_text())
     injected = [c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]

@@ -23,9 +23,10 @@ out_dir = "results/smoke"
 import pandas as pd
 
 from semvideo.config import load_config
-from semvideo.viz import save_table
+from semvideo.viz import interactive_session, save_table
 
 cfg = load_config(config_path)
-table = pd.DataFrame({"name": [cfg.name], "world": [cfg.world], "out_dir": [out_dir]}).set_index("name")
+table = pd.DataFrame({"name": [cfg.name], "world": [cfg.world], "out_dir": [out_dir],
+                      "interactive": [interactive_session()]}).set_index("name")
 save_table(table, cfg.figures_dir, "harness_check")
 table

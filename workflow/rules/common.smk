@@ -29,9 +29,10 @@ def library(*parts):
 
 
 # Convert the jupytext source to ipynb (kernel = this interpreter) and execute it with papermill, passing
-# the config and output folder as parameters. The executed notebook is kept under results/<name>/notebooks/.
+# the config and output folder as parameters (SEMVIDEO_HEADLESS=1: no front end, so widgets are skipped).
+# The executed notebook is kept under results/<name>/notebooks/.
 PAPERMILL = (
     "jupytext --to ipynb --output - {input.nb} 2> {log} "
-    "| papermill - {output.nb} --kernel python3 --cwd . --log-output "
+    "| SEMVIDEO_HEADLESS=1 papermill - {output.nb} --kernel python3 --cwd . --log-output "
     "-p config_path {CONFIG_PATH} -p out_dir {RESULTS} >> {log} 2>&1"
 )
