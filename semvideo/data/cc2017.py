@@ -11,14 +11,13 @@ the twin follows). Cortex = the first 59,412 of 91,282 grayordinates.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from semvideo.config import Config
-from semvideo.data.cifti import read_dtseries
+from semvideo.data.cifti import read_dtseries, usable_columns
 
 __all__ = ["Layout", "layout_for", "stimulus_path", "run_path", "first_stimulus_volume", "load_run",
            "VOLUMES_AFTER_STIMULUS"]
@@ -84,9 +83,4 @@ def load_run(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray, np.nda
     if not np.isclose(tr, layout.tr):
         raise ValueError(f"{path}: TR is {tr} s, expected {layout.tr} s; wrong dataset or config")
     first_stimulus_volume(len(data), layout.n_trs, path)
-    usable = np.isfinite(data).all(0)
-    usable[usable] = data[:, usable].std(0) > 0
-    if not usable.all():
-        warnings.warn(f"{path}: {int((~usable).sum())} vertices are NaN or constant and are left out",
-                      stacklevel=2)
-    return data, grayordinates, usable
+    return data, grayordinates, usable_columns(data, path)

