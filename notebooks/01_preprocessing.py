@@ -46,7 +46,7 @@ import seaborn as sns
 from semvideo.config import load_config
 from semvideo.data.cc2017 import layout_for, load_run, run_path
 from semvideo.data.prepared import PreparedData
-from semvideo.data.preprocess import detrend_zscore
+from semvideo.data.preprocess import detrend_zscore, trim_run
 from semvideo.paths import RunPaths
 from semvideo.viz import frame_strip, plot_on_surface, save_figure, save_table
 
@@ -98,8 +98,7 @@ if twin:
     ax.plot(seconds, (drive - drive.mean()) / drive.std(), color="k", lw=2, label="stimulus drive (motion energy)")
     for rep in (1, 2):
         run, columns, _ = load_run(run_path(paths.raw, subject, "seg1", rep), layout)
-        first = len(run) - layout.n_trs - 4
-        series = detrend_zscore(run)[first: first + layout.n_trs, np.searchsorted(columns, best["grayordinate"])]
+        series = trim_run(detrend_zscore(run), layout.n_trs)[:, np.searchsorted(columns, best["grayordinate"])]
         ax.plot(seconds, series, alpha=0.7, label=f"BOLD, repeat {rep}")
     ax.set(xlabel="time from segment onset (s)", ylabel="z", title=f"{subject}, vertex {best['grayordinate']} "
            f"({best['label']}, reliability r = {best['mean_r']:.2f})", xlim=(0, min(200, seconds[-1])))

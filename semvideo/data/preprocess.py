@@ -19,6 +19,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from semvideo.config import Config
+from semvideo.data.atlas import load_glasser
 from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, load_run, run_path, stimulus_path
 from semvideo.data.video import clip_frame_indices, read_frames, resize_frames
 from semvideo.io import atomic_dir
@@ -153,8 +154,6 @@ def _prepare_subject(cfg: Config, layout: Layout, root: Path, subject: str, out:
         raise ValueError(f"{subject}: no vertex passes the reliability test (alpha {cfg.fmri.voxel_alpha}); "
                          "check the data or raise fmri.voxel_alpha")
     voxels.insert(0, "grayordinate", grayordinates)
-    from semvideo.data.atlas import load_glasser
-
     voxels.insert(1, "label", load_glasser().label_of(grayordinates))
     voxels["usable"] = usable
     out.mkdir(parents=True)

@@ -104,7 +104,7 @@ def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: 
         for rep in range(1, repeats + 1):
             n_pre = int(rng.integers(1, 3))  # 1 → 245-volume run, 2 → 246 (for 240 TRs), as in CC2017
             n_volumes = n_pre + n_trs + VOLUMES_AFTER_STIMULUS
-            signal = _driven_signal(brain, features[segment], twin, n_pre, n_volumes)
+            signal = _driven_signal(brain, features[segment], twin, n_pre, n_trs, n_volumes)
             bold = simulate_run(rng, signal, twin, baseline, amplitude)
             write_dtseries(run_path(root, subject, segment, rep), bold, grayordinates, twin.tr)
             runs.append({"subject": subject, "segment": segment, "rep": rep, "n_volumes": n_volumes,
@@ -112,14 +112,14 @@ def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: 
     pd.DataFrame(runs).to_csv(root / "truth" / f"{subject}_runs.csv", index=False)
 
 
-def _driven_signal(brain: Brain, features: dict, twin, n_pre: int, n_volumes: int) -> np.ndarray:
+def _driven_signal(brain: Brain, features: dict, twin, n_pre: int, n_trs: int, n_volumes: int) -> np.ndarray:
     """(n_volumes, V) stimulus-driven signal: unit variance over the stimulus volumes, times each gain."""
     signal = np.zeros((n_volumes, len(brain.vertices)))
     for family in FAMILIES:
         columns = np.flatnonzero(brain.vertices["family"].to_numpy() == family)
         convolved = bold_signal(features[family], twin.tr, n_pre, n_volumes, twin.lag_seconds)
         signal[:, columns] = convolved @ brain.weights[family]
-    window = signal[n_pre: n_pre + len(next(iter(features.values())))]
+    window = signal[n_pre: n_pre + n_trs]  # the stimulus volumes
     mean, sd = window.mean(0), window.std(0)
     sd[sd == 0] = 1.0
     return (signal - mean) / sd * brain.vertices["gain"].to_numpy()
