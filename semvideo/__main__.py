@@ -10,7 +10,8 @@ import argparse
 import importlib
 import sys
 
-from semvideo.config import ConfigError, load_config
+from semvideo.config import ConfigError, check_model_sources, load_config
+from semvideo.io import InputError
 
 #: command → "module:function"; modules are imported only when their command runs.
 COMMANDS = {
@@ -27,6 +28,17 @@ COMMANDS = {
     "evaluate": "semvideo.metrics.evaluate:run_evaluation",
 }
 
+#: command → the config sections whose model sources (hub ids / local folders) it loads
+MODEL_SECTIONS = {
+    "caption": ("semminer",),
+    "embed": ("embed",),
+    "train-priors": ("priors", "embed"),
+    "train-mad": ("priors",),
+    "render": ("priors", "embed"),
+    "train-judges": ("eval",),
+    "evaluate": ("eval",),
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m semvideo", description=__doc__.splitlines()[0])
@@ -35,12 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config)
+        check_model_sources(cfg, MODEL_SECTIONS.get(args.command, ()), args.config)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     module_name, function_name = COMMANDS[args.command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
-    stage(cfg)
+    try:
+        stage(cfg)
+    except InputError as err:  # bad or missing input: one line naming the file and the fix, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

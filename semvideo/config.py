@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Config", "ConfigError", "load_config", "LEVELS"]
+__all__ = ["Config", "ConfigError", "load_config", "check_model_sources", "LEVELS"]
 
 #: The three semantic levels decoded by SAD (paper §3.1): first-frame appearance, motion, whole clip.
 LEVELS = ("anchor", "motion", "holi")
@@ -75,6 +75,13 @@ class TwinConfig(Section):
     drift_sd: float = Field(0.5, ge=0)  #: slow drift amplitude, same units
     run_offset_sd: float = Field(20.0, ge=0)  #: per-run baseline offset, scanner units (baselines ~500–1500)
     lag_seconds: float = Field(4.0, ge=0)  #: responses peak this long after a clip's onset
+    #: on-disk layout the twin is written in: cc2017 (segments × repeats, TR 2 s) or hcp (HCP 7T movie runs:
+    #: one viewing, movie segments between rest blocks, TR 1 s; semvideo.data.hcp). With ``hcp``,
+    #: ``segment_seconds`` is the length of one movie segment and the n_*_segments / *_repeats keys are unused.
+    layout: Literal["cc2017", "hcp"] = "cc2017"
+    movie_runs: int = Field(4, ge=1, le=4)  #: hcp layout: MOVIE1..MOVIE<k> runs
+    segments_per_run: int = Field(4, ge=1)  #: hcp layout: movie segments per run
+    rest_seconds: int = Field(20, ge=0)  #: hcp layout: rest before, between and after the movie segments
 
     @model_validator(mode="after")
     def _one_fraction_per_subject(self) -> "TwinConfig":
@@ -97,6 +104,18 @@ class FmriConfig(Section):
     exclude_runs: list[str] = Field(default_factory=list)  #: e.g. "subject3/test2/9"
     voxel_alpha: float = Field(0.05, gt=0, lt=1)  #: Bonferroni-corrected threshold for voxel selection
     max_voxels: int | None = None  #: keep at most this many (most reliable) voxels; None keeps all
+    # --- HCP 7T layout only (world hcp, or the twin with twin.layout hcp; semvideo.data.hcp) ---
+    #: Glasser ROIs (both hemispheres) whose vertices are decoded; no reliability selection (one viewing)
+    rois: list[str] = Field(default_factory=lambda: ["V1", "V2", "V3", "V4", "V3A", "V3B", "LO1", "LO2", "MT",
+                                                      "MST", "TPOJ1", "TPOJ2"], min_length=1)
+    test_fraction: float = Field(0.1, gt=0, lt=1)  #: share of clips held out (the paper's 9:1 split by clip)
+    split_seed: int = 0  #: seed of the clip permutation behind the train/test split
+    #: the 83-s test-retest montage closing every HCP run: each = all four copies are clips; once = only
+    #: MOVIE1's copy; drop = none (a random split by clip would otherwise see the same footage in train and test)
+    retest_clips: Literal["each", "once", "drop"] = "once"
+    #: movie-segment onset table (CSV: run, movie_file, segment, start_s, stop_s, retest); None = the table
+    #: shipped in semvideo/data/hcp_movie_segments.csv
+    segment_table: str | None = None
 
 
 class SemMinerConfig(Section):
@@ -110,7 +129,6 @@ class SemMinerConfig(Section):
     batch_size: int = Field(8, ge=1)  #: clips per generate call
     max_new_tokens: int = Field(96, ge=1)  #: generation budget per caption for ``hf``
 
-
 class EmbedConfig(Section):
     """Text targets Z(C): per-token caption embeddings, max_tokens × D (paper §3.2)."""
 
@@ -118,7 +136,6 @@ class EmbedConfig(Section):
     model_id: str | None = None  #: CLIP text encoder id for ``clip``, e.g. openai/clip-vit-large-patch14
     max_tokens: int = Field(77, ge=2)  #: captions are padded / truncated to this many tokens (CLIP's 77)
     batch_size: int = Field(64, ge=1)  #: captions per encoder call
-
 
 class SadConfig(Section):
     """Semantic Alignment Decoder, one per level (paper §3.2, appendix C.1); twin sizes by default."""
@@ -140,6 +157,8 @@ class SadConfig(Section):
     batch_size: int = Field(128, ge=1)  #: 96 in the paper
     #: also train single-subject SADs (no pre-training, pretrain+finetune epochs) at these levels, for notebook 03
     single_subject_levels: list[Literal["anchor", "motion", "holi"]] = Field(default_factory=lambda: ["anchor"])
+    #: caption levels decoded only for baselines: "blip" feeds the single-caption baseline of Tables 1 and 6
+    baseline_levels: list[Literal["blip"]] = Field(default_factory=lambda: ["blip"])
 
 
 class MadConfig(Section):
@@ -180,7 +199,6 @@ class PriorsConfig(Section):
     lr: float = Field(1e-3, gt=0)  #: peak AdamW LR (cosine schedule)
     probe_clips: int = Field(48, ge=1)  #: test clips sampled to measure caption following
 
-
 class CvrConfig(Section):
     """Conditional Video Render (paper §3.2, Fig. 3): DDIM sampling of the T2I and T2V stages."""
 
@@ -201,6 +219,8 @@ class EvalConfig(Section):
     n_bootstrap: int = Field(100, ge=1)
     n_permutations: int = Field(100, ge=1)  #: shuffle test
     vifi_threshold: float = 0.6  #: CLIP-pcc is set to 0 below this VIFI-score
+    #: subjects of Table 3 and Fig. 5's ablations; None = the first subject (the paper's Fig. 5 is subject 1)
+    ablation_subjects: list[str] | None = None
     bootstrap_test: Literal["fraction", "normal"] = "fraction"  #: p-value of stats.bootstrap_pvalues
     judge_epochs: int = Field(10, ge=0)
     judge_size: int = Field(32, ge=8, multiple_of=8)  #: twin judges' input side, pixels
@@ -214,7 +234,6 @@ class EvalConfig(Section):
     image_judge: str | None = None  #: ImageNet ViT id (real); None trains the twin's judge
     video_judge: str | None = None  #: VideoMAE K400 id (real)
     clip_model: str | None = None  #: CLIP id for CLIP-pcc (real)
-
 
 class Config(Section):
     """The whole run. ``name`` picks the artefact folder ``<paths.results>/<name>/``."""
@@ -238,6 +257,17 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _twin_is_consistent(self) -> "Config":
+        hcp = self.world == "hcp" or (self.world == "twin" and self.twin.layout == "hcp")
+        if hcp and not all(s.isdigit() for s in self.subjects):
+            raise ValueError(f"the HCP layout names subjects by their HCP ids (e.g. 100610), got {self.subjects}")
+        if hcp and self.fmri.clip_seconds < self.fmri.tr:
+            raise ValueError(f"fmri.clip_seconds ({self.fmri.clip_seconds} s) is shorter than one TR "
+                             f"({self.fmri.tr} s)")
+        if self.world == "hcp" and self.fmri.tr != 1.0:
+            raise ValueError(f"fmri.tr is {self.fmri.tr} s but HCP 7T movie runs have TR = 1 s")
+        unknown = sorted(set(self.eval.ablation_subjects or []) - set(self.subjects))
+        if unknown:
+            raise ValueError(f"eval.ablation_subjects names {unknown}, which are not in subjects {self.subjects}")
         if self.world != "twin":
             return self
         if len(self.subjects) != self.twin.n_subjects:
@@ -281,6 +311,32 @@ def load_config(path: str | Path, **overrides: Any) -> Config:
         return Config.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_describe(path, err)) from None
+
+
+#: The model sources (hub id or local folder) of each config section.
+MODEL_SOURCES = {"semminer": ("model_id",), "embed": ("model_id",),
+                 "priors": ("vae", "t2i", "motion_adapter", "sparsectrl"),
+                 "eval": ("image_judge", "video_judge", "clip_model")}
+
+
+def check_model_sources(cfg: Config, sections: tuple[str, ...] | list[str], path: str | Path = "config") -> None:
+    """Fail in one line when a model source of ``sections`` names a local folder that does not exist.
+
+    A source is a hub id ("org/name") or a local folder; a value that can only be a local path (absolute,
+    ``~``, ``./``, ``../`` or more than one ``/``) must exist. The stages call this before they start, so a typo
+    fails at once rather than deep inside ``from_pretrained``; it is not part of :func:`load_config` because a
+    rule may produce the folder later in the same workflow.
+    """
+    for section in sections:
+        for name in MODEL_SOURCES[section]:
+            value = getattr(getattr(cfg, section), name)
+            if value is None:
+                continue
+            local = value.startswith(("/", "~", "./", "../")) or value.count("/") > 1
+            if local and not Path(value).expanduser().exists():
+                raise ConfigError(f"{path}: {section}.{name} = {value}: no such file or folder; point it at a saved "
+                                  "model folder (save_pretrained) or a hub id, or set it to null to use the "
+                                  "twin's own")
 
 
 def _describe(path: Path, err: ValidationError) -> str:

@@ -14,7 +14,23 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "save_npy", "read_json"]
+__all__ = ["InputError", "MissingInputError", "atomic_path", "atomic_dir", "write_json", "write_text", "save_npy",
+           "read_json"]
+
+
+class InputError(ValueError):
+    """Input the user can fix (a damaged, foreign or malformed file): the message is one line naming the file
+    and what to do. ``python -m semvideo`` prints it as ``error: <message>`` without a traceback."""
+
+
+class MissingInputError(InputError, FileNotFoundError):
+    """An expected input file or folder does not exist (one line: the path and how to get it)."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -29,6 +45,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp creates 0600; the artefact gets the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)
@@ -44,6 +61,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
     try:
         yield tmp
         if path.exists():
@@ -66,11 +84,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: file not found; run the Snakemake rule that produces it first")
+        raise MissingInputError(f"{path}: file not found; run the Snakemake rule that produces it first")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err}); delete it and rerun the rule that wrote it") from None
+        raise InputError(f"{path}: not valid JSON ({err}); delete it and rerun the rule that wrote it") from None
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:

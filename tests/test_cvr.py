@@ -9,7 +9,7 @@ from diffusers import AutoencoderKL, MotionAdapter, SparseControlNetModel, UNet2
 
 from semvideo.config import Config
 from semvideo.models import priors
-from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline, run_render
+from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline, recon_path, render_jobs, run_render
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
 
@@ -154,11 +154,21 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
     g = torch.Generator().manual_seed(0)
     (root / "mad" / "pred").mkdir(parents=True)
     (root / "sad" / "pred").mkdir(parents=True)
-    np.save(root / "mad" / "pred" / "subject1_latents.npy", torch.randn(n_test, N_FRAMES, 4, 8, 8, generator=g).numpy())
-    for level in ("anchor", "holi"):
+    for suffix in ("", "_nosem"):
+        np.save(root / "mad" / "pred" / f"subject1{suffix}_latents.npy",
+                torch.randn(n_test, N_FRAMES, 4, 8, 8, generator=g).numpy())
+    for level in ("anchor", "holi", "blip"):
         np.save(root / "sad" / "pred" / f"subject1_{level}_refined.npy", torch.randn(n_test, 77, D, generator=g).numpy())
     run_render(cfg)
     recon = np.load(root / "recon" / "subject1.npz")
     assert recon["frames"].shape == (n_test, N_FRAMES, SIZE, SIZE, 3) and recon["anchor"].shape == (n_test, SIZE, SIZE, 3)
     assert list(recon["clip_id"]) == list(clips["clip_id"])
     assert (root / "recon" / "timing.json").exists()
+    variants = {method: np.load(recon_path(cfg, method, subject)) for method, subject in render_jobs(cfg)}
+    assert set(variants) == {"SemVideo", "Single caption (BLIP-style)", "w/o C_anchor", "w/o C_holi", "w/o C_motion",
+                             "w/o MAD"}
+    # a variant changes only the stage it ablates: w/o C_holi keeps the anchor frame, w/o C_anchor does not
+    np.testing.assert_array_equal(variants["w/o C_holi"]["anchor"], recon["anchor"])
+    assert not np.array_equal(variants["w/o C_anchor"]["anchor"], recon["anchor"])
+    np.testing.assert_array_equal(variants["w/o C_anchor"]["blurry"], recon["blurry"])  # same MAD output
+    assert not np.array_equal(variants["w/o C_motion"]["blurry"], recon["blurry"])  # the other MAD

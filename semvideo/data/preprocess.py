@@ -5,7 +5,9 @@ hemodynamic lag (4 s = 2 TRs) give one response per 2-s clip. Responses are aver
 10 test). Voxels are selected by their repeat reliability: per training segment, the correlation between the
 two repeats' responses → Fisher z → one-sample t-test across segments → Bonferroni p < 0.05.
 
-``prepare_dataset(cfg)`` writes ``results/<name>/data/`` (see :mod:`semvideo.data.prepared`).
+``prepare_dataset(cfg)`` writes ``results/<name>/data/`` (see :mod:`semvideo.data.prepared`). HCP-layout worlds
+(``world: hcp`` or ``twin.layout: hcp``) take :func:`semvideo.data.hcp.prepare_hcp` instead: one viewing per
+movie, so no repeat averaging or reliability selection; Glasser ROI vertices; a seeded 9:1 split by clip.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from semvideo.config import Config
 from semvideo.data.atlas import load_glasser
 from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, load_run, run_path, stimulus_path
 from semvideo.data.video import clip_frame_indices, read_frames, resize_frames
-from semvideo.io import atomic_dir
+from semvideo.io import InputError, atomic_dir
 from semvideo.paths import RunPaths
 
 __all__ = ["detrend_zscore", "trim_run", "clip_responses", "repeat_reliability", "select_voxels",
@@ -86,6 +88,12 @@ def select_voxels(fisher_z: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
 def prepare_dataset(cfg: Config) -> None:
     """Preprocess every subject and the stimuli; write ``results/<name>/data/`` atomically as one folder."""
     paths = RunPaths.from_config(cfg)
+    from semvideo.data.hcp import prepare_hcp, uses_hcp_layout
+
+    if uses_hcp_layout(cfg):  # HCP 7T (real or twin): one viewing, ROI vertices, 9:1 split by clip
+        with atomic_dir(paths.data) as out:
+            prepare_hcp(cfg, out, paths.data_root)
+        return
     layout = layout_for(cfg)
     with atomic_dir(paths.data) as out:
         clips = _clip_index(cfg, layout, paths.data_root)
@@ -138,7 +146,8 @@ def _prepare_subject(cfg: Config, layout: Layout, root: Path, subject: str, out:
         if grayordinates is None:
             grayordinates, usable = columns, ok
         elif not np.array_equal(columns, grayordinates):
-            raise ValueError(f"{path}: its vertices differ from the subject's other runs; re-download it")
+            raise InputError(f"{path}: its {len(columns)} vertices differ from the {len(grayordinates)} of "
+                             f"{subject}'s other runs; re-download it or exclude it (fmri.exclude_runs)")
         usable &= ok
         responses[seg, rep] = clip_responses(detrend_zscore(data, cfg.fmri.detrend_order), layout.n_trs,
                                              n_clips, lag_trs)
@@ -151,7 +160,8 @@ def _prepare_subject(cfg: Config, layout: Layout, root: Path, subject: str, out:
         keep = voxels["t"].where(voxels["selected"]).nlargest(cfg.fmri.max_voxels).index
         voxels["selected"] = voxels.index.isin(keep)
     if not voxels["selected"].any():
-        raise ValueError(f"{subject}: no vertex passes the reliability test (alpha {cfg.fmri.voxel_alpha}); "
+        raise InputError(f"{root / subject}: no vertex passes the reliability test (alpha {cfg.fmri.voxel_alpha}; "
+                         f"{int((~usable).sum())} of {len(usable)} vertices are NaN or constant in some run); "
                          "check the data or raise fmri.voxel_alpha")
     voxels.insert(0, "grayordinate", grayordinates)
     voxels.insert(1, "label", load_glasser().label_of(grayordinates))

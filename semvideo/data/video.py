@@ -10,7 +10,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from semvideo.io import atomic_path
+from semvideo.io import InputError, MissingInputError, atomic_path
 
 __all__ = ["read_video", "read_frames", "write_video", "video_meta", "clip_frame_indices", "resize_frames"]
 
@@ -31,14 +31,14 @@ def read_video(path: str | Path) -> np.ndarray:
     """Read every frame of a video as (T, H, W, 3) uint8; a clear error if it is missing or undecodable."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: stimulus video not found; check the dataset layout (see README)")
+        raise MissingInputError(f"{path}: stimulus video not found; check the dataset layout (see README)")
     try:
         frames = iio.imread(path, plugin="pyav")
     except Exception as err:  # PyAV raises several types for corrupt containers
-        raise ValueError(f"{path}: cannot decode video ({type(err).__name__}: {err}); "
+        raise InputError(f"{path}: cannot decode video ({_one_line(err)}); "
                          "re-download or regenerate this file") from None
     if frames.ndim != 4 or frames.shape[0] == 0:
-        raise ValueError(f"{path}: decoded {frames.shape}, expected (T, H, W, 3) frames; re-download it")
+        raise InputError(f"{path}: decoded {frames.shape}, expected (T, H, W, 3) frames; re-download it")
     return frames
 
 
@@ -52,7 +52,7 @@ def read_frames(path: str | Path, indices: np.ndarray) -> np.ndarray:
 
     path, indices = Path(path), np.asarray(indices)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: stimulus video not found; check the dataset layout (see README)")
+        raise MissingInputError(f"{path}: stimulus video not found; check the dataset layout (see README)")
     wanted = set(indices.ravel().tolist())
     frames: dict[int, np.ndarray] = {}
     number = -1
@@ -66,10 +66,10 @@ def read_frames(path: str | Path, indices: np.ndarray) -> np.ndarray:
                 if len(frames) == len(wanted):
                     break
     except Exception as err:  # PyAV raises several types for corrupt containers
-        raise ValueError(f"{path}: cannot decode video ({type(err).__name__}: {err}); "
+        raise InputError(f"{path}: cannot decode video ({_one_line(err)}); "
                          "re-download or regenerate this file") from None
     if len(frames) < len(wanted):
-        raise ValueError(f"{path}: has {number + 1} frames, but frame {max(wanted)} is needed; "
+        raise InputError(f"{path}: has {number + 1} frames, but frame {max(wanted)} is needed; "
                          "the video is truncated — re-download or regenerate it")
     return np.stack([frames[i] for i in indices.ravel()]).reshape(*indices.shape, *frames[indices.flat[0]].shape)
 
@@ -102,3 +102,7 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     flat = frames.reshape(-1, *frames.shape[-3:])
     out = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in flat])
     return out.reshape(*frames.shape[:-3], size, size, 3)
+
+
+def _one_line(err: Exception) -> str:
+    return f"{type(err).__name__}: " + " ".join(str(err).split())

@@ -11,6 +11,7 @@ from semvideo.metrics.semantic import image_n_way, mean_sem, n_way_chance, n_way
 from semvideo.metrics.stats import (
     SIGNIFICANCE_BINS,
     bootstrap_pvalues,
+    bootstrap_table,
     paired_ttests,
     plot_significance_table,
     shuffle_test,
@@ -22,6 +23,7 @@ from semvideo.metrics.temporal import clip_pcc, epe, optical_flow
 __all__ = [
     "SIGNIFICANCE_BINS",
     "bootstrap_pvalues",
+    "bootstrap_table",
     "clip_pcc",
     "epe",
     "hue_pcc",

@@ -7,9 +7,15 @@ with the ten per-clip scores. Methods measured side by side:
 * ``MAD blurry video`` — the VAE-decoded motion latents ê alone, before the render;
 * ``Ridge latent decoder`` — the Nishimoto / Wen family: ridge regression (scikit-learn ``RidgeCV``, α chosen by
   leave-one-out over a log grid) from the subject's voxels to the VAE latents of each frame, decoded with the
-  same VAE.
+  same VAE;
+* ``Single caption (BLIP-style)`` — the NeuroClips / Mind-Animator family (see
+  :data:`semvideo.models.cvr.RENDER_VARIANTS`);
+* for ``eval.ablation_subjects`` also Table 3's ablations (``w/o C_anchor``, ``w/o C_holi``, ``w/o C_motion``)
+  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`).
 
-The bootstrap p-values against SemVideo and the coloured Table 1 are computed by notebook 06 from these files.
+For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
+SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). The bootstrap
+p-values against SemVideo and the coloured tables are computed by notebooks 06 and 07 from these files.
 """
 
 from __future__ import annotations
@@ -23,13 +29,36 @@ from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
 
-__all__ = ["METRICS", "HIGHER_IS_BETTER", "PAPER_SEMVIDEO", "clip_scores", "ridge_reconstruction", "run_evaluation"]
+__all__ = ["METRICS", "HIGHER_IS_BETTER", "PAPER_SEMVIDEO", "PAPER_TABLE3", "PAPER_TABLE6", "SHUFFLE_METHODS", "TABLE1_METHODS", "TABLE3_METHODS",
+           "TABLE6_METHODS", "clip_scores",
+           "ridge_reconstruction", "run_evaluation"]
 
 #: Table 1's columns, in the paper's order.
 METRICS = ("2-way-I", "2-way-V", "50-way-I", "50-way-V", "VIFI", "SSIM", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE")
 HIGHER_IS_BETTER = {m: m != "EPE" for m in METRICS}
 #: The paper's SemVideo row of Table 1 (CC2017, mean over all test clips and three subjects).
 PAPER_SEMVIDEO = dict(zip(METRICS, (0.838, 0.865, 0.225, 0.264, 0.608, 0.321, 9.448, 0.849, 0.526, 4.788)))
+#: The paper's Table 3 (CC2017 ablations) and Table 6 (SemMiner's captioner), reported values.
+PAPER_TABLE3 = {
+    "SemVideo": (0.826, 0.860, 0.211, 0.239, 0.590, 0.330, 9.626, 0.841, 0.502, 4.768),
+    "w/o C_anchor": (0.786, 0.808, 0.158, 0.147, 0.534, 0.361, 9.454, 0.835, 0.488, 4.796),
+    "w/o C_holi": (0.819, 0.849, 0.205, 0.221, 0.584, 0.299, 9.492, 0.834, 0.490, 4.859),
+    "w/o C_motion": (0.818, 0.846, 0.207, 0.216, 0.583, 0.285, 9.353, 0.741, 0.481, 4.930),
+}
+PAPER_TABLE6 = {
+    "VideoLlama": (0.826, 0.860, 0.211, 0.239, 0.590, 0.330, 9.626, 0.841, 0.502, 4.768),
+    "Qwen2.5-vl": (0.821, 0.863, 0.203, 0.242, 0.589, 0.299, 9.03, 0.858, 0.496, 4.40),
+    "Llava-Video": (0.815, 0.855, 0.207, 0.228, 0.591, 0.309, 8.96, 0.861, 0.493, 4.65),
+}
+#: Table 1's measured rows (every subject), SemVideo first.
+TABLE1_METHODS = ("SemVideo", "Single caption (BLIP-style)", "MAD blurry video", "Ridge latent decoder")
+#: Table 3's rows (ablation subjects), the full model first.
+TABLE3_METHODS = ("SemVideo", "w/o C_anchor", "w/o C_holi", "w/o C_motion")
+#: Table 6's twin rows: SemMiner's oracle captions (= SemVideo) against one BLIP-style caption for every level.
+TABLE6_METHODS = {"SemVideo": "SemMiner, oracle captioner (SemVideo)",
+                  "Single caption (BLIP-style)": "BLIP-style single caption"}
+#: Fig. 5's shuffle-test variants (ablation subjects).
+SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD")
 
 
 def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig,
@@ -58,10 +87,13 @@ def ridge_reconstruction(bold_train: np.ndarray, latents_train: np.ndarray, bold
 
 
 def run_evaluation(cfg: Config) -> None:
-    """Score every method on every subject's test clips; write ``metrics/{subject}_scores.csv`` atomically."""
+    """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
+    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically."""
     from semvideo.data.prepared import PreparedData
     from semvideo.io import atomic_path
     from semvideo.metrics.judges import load_judges
+    from semvideo.metrics.stats import shuffle_test
+    from semvideo.models.cvr import ABLATION_VARIANTS, ablation_subjects, recon_path
     from semvideo.models.mad import target_latents
     from semvideo.models.priors import load_vae
     from semvideo.paths import RunPaths
@@ -71,17 +103,33 @@ def run_evaluation(cfg: Config) -> None:
     judges, vae = load_judges(cfg), load_vae(cfg)
     latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
     for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
-        recon_file = paths.recon / f"{subject}.npz"
-        if not recon_file.exists():
-            raise FileNotFoundError(f"{recon_file}: no reconstructions; run `python -m semvideo render` first")
-        recon = np.load(recon_file)
-        methods = {"SemVideo": recon["frames"], "MAD blurry video": recon["blurry"],
+        full = _load_recon(recon_path(cfg, "SemVideo", subject))
+        methods = {"SemVideo": full["frames"],
+                   "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
+                   "MAD blurry video": full["blurry"],
                    "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
                                                                 latents_train, np.asarray(data.bold(subject, "test")),
                                                                 vae)}
+        if subject in ablation_subjects(cfg):
+            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in ABLATION_VARIANTS}
         tables = []
         for offset, (method, frames) in enumerate(methods.items()):
             rng = np.random.default_rng([cfg.seed, number, offset])
             tables.append(clip_scores(truth, frames, judges, cfg.eval, rng).assign(method=method, clip_id=clip_ids))
+        scores = pd.concat(tables, ignore_index=True)
         with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
-            pd.concat(tables, ignore_index=True).to_csv(tmp, index=False)
+            scores.to_csv(tmp, index=False)
+        if subject in ablation_subjects(cfg):
+            shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
+                                     "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
+                                                       np.random.default_rng([cfg.seed, number, 99, k])),
+                                     "EPE": scores.loc[scores["method"] == m, "EPE"].to_numpy()})
+                       for k, m in enumerate(SHUFFLE_METHODS)]
+            with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
+                pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+
+
+def _load_recon(path) -> np.lib.npyio.NpzFile:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no reconstructions; run `python -m semvideo render --config ...` first")
+    return np.load(path)

@@ -21,6 +21,7 @@ __all__ = [
     "bootstrap_indices",
     "bootstrap_means",
     "bootstrap_pvalues",
+    "bootstrap_table",
     "paired_ttests",
     "plot_significance_table",
     "shuffle_test",
@@ -46,6 +47,36 @@ def bootstrap_indices(n: int, n_bootstrap: int, rng: np.random.Generator) -> np.
 def bootstrap_means(scores: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Mean score of each bootstrap sample set: scores (N,), indices (B, N) → float64 (B,)."""
     return np.asarray(scores, dtype=np.float64)[indices].mean(axis=1)
+
+
+def bootstrap_table(scores: pd.DataFrame, metrics: Sequence[str], higher_is_better: Mapping[str, bool],
+                    n_bootstrap: int, rng: np.random.Generator, reference: str = "SemVideo",
+                    test: str = "fraction") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Means and bootstrap p-values against ``reference`` of a long per-clip score table (Tables 1–3).
+
+    ``scores`` has one row per (method, subject, clip_id) and one column per metric; every method must list
+    the same (subject, clip_id) pairs, which are aligned before resampling (paired bootstrap). Returns
+    (means, p-values), both indexed by method in order of first appearance, one column per metric; the
+    reference's own p-values are NaN.
+    """
+    methods = list(dict.fromkeys(scores["method"]))
+    if reference not in methods:
+        raise ValueError(f"no '{reference}' rows in the score table (methods: {methods})")
+    ordered = scores.sort_values(["subject", "clip_id"], kind="stable")
+    keys = {m: g[["subject", "clip_id"]].to_numpy().tolist() for m, g in ordered.groupby("method", sort=False)}
+    mismatched = [m for m in methods if keys[m] != keys[reference]]
+    if mismatched:
+        raise ValueError(f"methods {mismatched} were not scored on the same clips as '{reference}'")
+    means = scores.groupby("method", sort=False)[list(metrics)].mean().loc[methods]
+    pvalues = pd.DataFrame(np.nan, index=methods, columns=list(metrics))
+    state = rng.bit_generator.state
+    for metric in metrics:
+        rng.bit_generator.state = state  # the same bootstrap sample sets for every metric
+        per_method = {m: g[metric].to_numpy() for m, g in ordered.groupby("method", sort=False)}
+        p = bootstrap_pvalues(per_method, reference, higher_is_better[metric], n_bootstrap, rng, test)
+        pvalues[metric] = pd.Series(p)
+    pvalues.loc[reference] = np.nan
+    return means, pvalues
 
 
 def bootstrap_pvalues(scores: Mapping[str, np.ndarray], reference: str, higher_is_better: bool,

@@ -43,7 +43,8 @@ from tqdm.auto import tqdm
 from semvideo.config import Config
 from semvideo.models import priors as priors_lib
 
-__all__ = ["SemVideoPipeline", "SemVideoPipelineOutput", "load_pipeline", "render_kwargs", "run_render"]
+__all__ = ["ABLATION_VARIANTS", "RENDER_VARIANTS", "RenderVariant", "SemVideoPipeline", "SemVideoPipelineOutput",
+           "ablation_subjects", "load_pipeline", "recon_path", "render_jobs", "render_kwargs", "run_render"]
 
 Generator = torch.Generator | list[torch.Generator] | None
 
@@ -270,44 +271,128 @@ def clip_generators(seed: int, rows: range | list[int]) -> list[torch.Generator]
     return [torch.Generator().manual_seed(seed * 100_003 + int(r)) for r in rows]
 
 
-def run_render(cfg: Config) -> None:
-    """Render the whole test set per subject → ``recon/{subject}.npz`` (frames, blurry, anchor uint8; clip_id).
+@dataclass(frozen=True)
+class RenderVariant:
+    """What feeds the render of one method: a MAD output and the SAD levels that condition each stage.
 
-    Inputs: ``mad/pred/{subject}_latents.npy`` (N, n, C, h, w) and ``sad/pred/{subject}_{anchor,holi}_refined.npy``
-    (N, 77, D). Also writes ``recon/timing.json`` (seconds per clip per subject).
+    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_nosem"`` without C_motion), or None for no
+    motion latents (both stages then generate from noise, strength 1). ``anchor_level`` / ``holi_level``: the
+    SAD level whose Ẑ conditions the T2I / T2V stage, or None for the unconditional embedding (the level
+    removed). ``folder``: where its reconstructions go under ``recon/`` ("" = ``recon/`` itself).
+    """
+
+    folder: str
+    mad: str | None = ""
+    anchor_level: str | None = "anchor"
+    holi_level: str | None = "holi"
+
+
+#: Table 1's render-based rows (every subject) and Table 3 / Fig. 5's ablations (``eval.ablation_subjects``).
+#: A removed caption level is removed from the SAD's targets (its Ẑ is never decoded) and from the stage of
+#: the render it conditions (that stage runs on the unconditional embedding); w/o C_motion is the MAD trained
+#: without its cross-attention to Ẑ(C_motion); w/o MAD drops the blurry video (T2I and T2V from noise).
+#: The single-caption baseline (NeuroClips / Mind-Animator family) conditions both stages on one short
+#: BLIP-style caption decoded by its own SAD, with the MAD that sees no motion caption.
+RENDER_VARIANTS = {
+    "SemVideo": RenderVariant(""),
+    "Single caption (BLIP-style)": RenderVariant("single_caption", mad="_nosem", anchor_level="blip",
+                                                 holi_level="blip"),
+}
+ABLATION_VARIANTS = {
+    "w/o C_anchor": RenderVariant("wo_anchor", anchor_level=None),
+    "w/o C_holi": RenderVariant("wo_holi", holi_level=None),
+    "w/o C_motion": RenderVariant("wo_motion", mad="_nosem"),
+    "w/o MAD": RenderVariant("wo_mad", mad=None),
+}
+
+
+def ablation_subjects(cfg: Config) -> list[str]:
+    """Subjects of the ablations (Table 3, Fig. 5): ``eval.ablation_subjects``, else the first subject (the
+    paper's Fig. 5 shows subject 1)."""
+    return list(cfg.eval.ablation_subjects or cfg.subjects[:1])
+
+
+def render_jobs(cfg: Config) -> list[tuple[str, str]]:
+    """Every (method, subject) the render stage produces, in order."""
+    jobs = [(method, s) for method in RENDER_VARIANTS for s in cfg.subjects]
+    return jobs + [(method, s) for method in ABLATION_VARIANTS for s in ablation_subjects(cfg)]
+
+
+def recon_path(cfg: Config, method: str, subject: str):
+    """``recon/[<variant folder>/]{subject}.npz`` of one method (no dataset needed: Snakemake calls it)."""
+    variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
+    return cfg.results_dir / "recon" / variant.folder / f"{subject}.npz"
+
+
+def run_render(cfg: Config) -> None:
+    """Render the test set for every method of :func:`render_jobs` → ``recon/[<variant>/]{subject}.npz``.
+
+    Each file holds uint8 ``frames``, ``blurry``, ``anchor`` and ``clip_id``. Inputs: MAD's
+    ``mad/pred/{subject}{suffix}_latents.npy`` (N, n, C, h, w) and SAD's ``sad/pred/{subject}_{level}_refined.npy``
+    (N, 77, D). Also writes ``recon/timing.json`` (seconds per clip per method and subject).
     """
     from semvideo.data.prepared import PreparedData
-    from semvideo.io import atomic_path, write_json
+    from semvideo.io import write_json
     from semvideo.paths import RunPaths
 
     paths = RunPaths.from_config(cfg)
     clip_ids = PreparedData.from_config(cfg).split_clips("test")["clip_id"].to_numpy().astype(str)
     pipe = load_pipeline(cfg)
     timing = {}
-    for subject in cfg.subjects:
-        latents, anchor, holi = _render_inputs(paths, subject, len(clip_ids))
-        negative = priors_lib.unconditional_embedding(cfg, anchor.shape[-1])
-        start, parts = time.perf_counter(), []
-        for first in tqdm(range(0, len(clip_ids), cfg.cvr.batch_size), desc=f"render {subject}"):
-            rows = range(first, min(first + cfg.cvr.batch_size, len(clip_ids)))
-            parts.append(pipe(torch.from_numpy(np.ascontiguousarray(latents[rows.start:rows.stop])),
-                              torch.from_numpy(np.ascontiguousarray(anchor[rows.start:rows.stop])),
-                              torch.from_numpy(np.ascontiguousarray(holi[rows.start:rows.stop])),
-                              negative_prompt_embeds=negative, generator=clip_generators(cfg.seed, rows),
-                              **render_kwargs(cfg)))
-        timing[subject] = (time.perf_counter() - start) / len(clip_ids)
-        with atomic_path(paths.recon / f"{subject}.npz") as tmp:
-            np.savez(tmp, clip_id=clip_ids, **{k: np.concatenate([getattr(p, k) for p in parts])
-                                               for k in ("frames", "blurry", "anchor")})
+    for method, subject in render_jobs(cfg):
+        variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
+        target = recon_path(cfg, method, subject)
+        start = time.perf_counter()
+        _render_variant(cfg, pipe, paths, subject, variant, clip_ids, target)
+        timing.setdefault(method, {})[subject] = (time.perf_counter() - start) / len(clip_ids)
     write_json(paths.recon / "timing.json", {"seconds_per_clip": timing, "kwargs": render_kwargs(cfg)})
 
 
-def _render_inputs(paths, subject: str, n_test: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MAD latents and SAD's refined anchor/holi predictions of one subject, checked against the test set."""
-    files = [paths.mad / "pred" / f"{subject}_latents.npy"] + [
-        paths.sad / "pred" / f"{subject}_{level}_refined.npy" for level in ("anchor", "holi")]
+def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, variant: RenderVariant,
+                    clip_ids: np.ndarray, target) -> None:
+    from semvideo.io import atomic_path
+
+    latents, anchor, holi = _render_inputs(paths, subject, len(clip_ids), variant)
+    negative = priors_lib.unconditional_embedding(cfg, anchor.shape[-1] if anchor is not None else
+                                                  _text_dim(paths, subject))
+    kwargs = render_kwargs(cfg)
+    if latents is None:  # w/o MAD: nothing to start from, both stages generate from noise
+        kwargs.update(anchor_strength=1.0, video_strength=1.0)
+    parts = []
+    for first in tqdm(range(0, len(clip_ids), cfg.cvr.batch_size), desc=f"render {variant.folder or 'SemVideo'} "
+                                                                          f"{subject}"):
+        rows = slice(first, min(first + cfg.cvr.batch_size, len(clip_ids)))
+        n = rows.stop - rows.start
+        text = lambda z: negative.expand(n, *negative.shape) if z is None else torch.from_numpy(
+            np.ascontiguousarray(z[rows]))
+        motion = (torch.zeros(n, *_latent_shape(paths, subject)) if latents is None else
+                  torch.from_numpy(np.ascontiguousarray(latents[rows])))
+        parts.append(pipe(motion, text(anchor), text(holi), negative_prompt_embeds=negative,
+                          generator=clip_generators(cfg.seed, range(rows.start, rows.stop)), **kwargs))
+    with atomic_path(target) as tmp:
+        np.savez(tmp, clip_id=clip_ids, **{k: np.concatenate([getattr(p, k) for p in parts])
+                                           for k in ("frames", "blurry", "anchor")})
+
+
+def _text_dim(paths, subject: str) -> int:
+    return np.load(paths.sad / "pred" / f"{subject}_anchor_refined.npy", mmap_mode="r").shape[-1]
+
+
+def _latent_shape(paths, subject: str) -> tuple[int, ...]:
+    return np.load(paths.mad / "pred" / f"{subject}_latents.npy", mmap_mode="r").shape[1:]
+
+
+def _render_inputs(paths, subject: str, n_test: int, variant: RenderVariant):
+    """(MAD latents, Ẑ for T2I, Ẑ for T2V) of one subject and variant, memory-mapped and checked against the
+    test set; an entry is None where the variant removes it."""
+    files = [None if variant.mad is None else paths.mad / "pred" / f"{subject}{variant.mad}_latents.npy"] + [
+        None if level is None else paths.sad / "pred" / f"{subject}_{level}_refined.npy"
+        for level in (variant.anchor_level, variant.holi_level)]
     arrays = []
     for path in files:
+        if path is None:
+            arrays.append(None)
+            continue
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; run `python -m semvideo "
                                     f"{'train-mad' if 'mad' in path.parts else 'train-sad'} --config ...` first")

@@ -465,7 +465,8 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
 def _fingerprint(cfg: Config) -> dict:
     """What the saved models depend on: the SAD config, seed, subjects, this code, and the input files."""
     paths, here = RunPaths.from_config(cfg), Path(__file__).resolve()
-    inputs = [paths.embeddings / f"{level}_{split}.npy" for level in LEVELS for split in ("train", "test")]
+    inputs = [paths.embeddings / f"{level}_{split}.npy" for level in (*LEVELS, *cfg.sad.baseline_levels)
+              for split in ("train", "test")]
     inputs += [paths.data / s / f"bold_{split}.npy" for s in cfg.subjects for split in ("train", "test")]
     code = b"".join(f.read_bytes() for f in (here, here.parents[1] / "train.py"))
     return {"sad": cfg.sad.model_dump(), "seed": cfg.seed, "subjects": cfg.subjects,
@@ -485,7 +486,8 @@ def _start_or_resume(cfg: Config) -> None:
 
 
 def run_sad(cfg: Config) -> None:
-    """Stage ``train-sad``: train the SADs of every level, predict Ẑ(C_L) for the test clips, summarise.
+    """Stage ``train-sad``: train the SADs of every level (and of ``sad.baseline_levels``, e.g. the
+    single-caption baseline's ``blip``), predict Ẑ(C_L) for the test clips, summarise.
 
     Writes ``sad/{level}/`` (pre-trained), ``sad/{level}_{subject}/`` (fine-tuned) and, for
     ``sad.single_subject_levels``, ``sad/{level}_{subject}_single/`` (no pre-training); predictions
@@ -497,7 +499,7 @@ def run_sad(cfg: Config) -> None:
     _start_or_resume(cfg)
     start, summary = time.perf_counter(), {}
     n_test = None
-    for level in LEVELS:
+    for level in (*LEVELS, *cfg.sad.baseline_levels):
         targets, bold = _load_inputs(cfg, level)
         n_test = len(targets["test"])
         summary.update(_train_level(cfg, level, "pretrain", targets, bold))

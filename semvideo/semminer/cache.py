@@ -12,7 +12,7 @@ import os
 import warnings
 from pathlib import Path
 
-from semvideo.io import write_text
+from semvideo.io import InputError, write_text
 
 __all__ = ["CaptionCache"]
 
@@ -45,7 +45,7 @@ class CaptionCache:
                 self.entries[self.key(row["clip_id"], row["level"], row["backend"], row["model_id"],
                                       row["prompt_hash"])] = row["caption"]
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise ValueError(f"{self.path}:{number}: corrupt caption-cache line; delete that line (or the "
+                raise InputError(f"{self.path}:{number}: corrupt caption-cache line; delete that line (or the "
                                  "file) and rerun to regenerate it") from None
 
     def get(self, key: Key) -> str | None:

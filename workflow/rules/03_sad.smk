@@ -4,7 +4,7 @@
 # Checkpoints (sad/ckpt/) are not declared outputs: Snakemake would delete them before a rerun, and they are
 # what lets a killed training resume.
 
-SAD_LEVELS = ("anchor", "motion", "holi")
+SAD_LEVELS = ("anchor", "motion", "holi", *CFG.sad.baseline_levels)  # baseline levels: single-caption baseline
 
 
 rule train_sad:

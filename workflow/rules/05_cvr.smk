@@ -28,15 +28,22 @@ rule train_priors:
         "python -m semvideo train-priors --config {CONFIG_PATH} > {log} 2>&1"
 
 
+from semvideo.models.cvr import recon_path, render_jobs
+
+RECON = {job: str(recon_path(CFG, *job)) for job in render_jobs(CFG)}  # (method, subject) → recon/…/{subject}.npz
+
+
 rule render:
     input:
         priors=rules.train_priors.output.report,
-        mad=[f"{RESULTS}/mad/pred/{s}_latents.npy" for s in CFG.subjects],
-        sad=[f"{RESULTS}/sad/pred/{s}_{level}_refined.npy" for s in CFG.subjects for level in ("anchor", "holi")],
+        mad=[f"{RESULTS}/mad/pred/{s}{v}_latents.npy" for s in CFG.subjects for v in MAD_VARIANTS],
+        sad=[f"{RESULTS}/sad/pred/{s}_{level}_refined.npy" for s in CFG.subjects
+             for level in ("anchor", "holi", *CFG.sad.baseline_levels)],
         lib=library("models/cvr.py", "models/priors.py"),
         cfg=CONFIG_PATH,
     output:
-        recon=[f"{RESULTS}/recon/{s}.npz" for s in CFG.subjects],
+        recon=[RECON[("SemVideo", s)] for s in CFG.subjects],
+        variants=[path for (method, _), path in RECON.items() if method != "SemVideo"],
         timing=f"{RESULTS}/recon/timing.json",
     log:
         f"{RESULTS}/logs/render.log",

@@ -1,5 +1,7 @@
 # 06 · evaluation: train the twin's judges, score every method on every test clip, and Table 1.
 
+from semvideo.models.cvr import ablation_subjects
+
 
 rule train_judges:
     input:
@@ -17,11 +19,12 @@ rule train_judges:
 rule evaluate:
     input:
         judges=rules.train_judges.output,
-        recon=rules.render.output.recon,
+        recon=rules.render.output,
         lib=library("metrics"),
         cfg=CONFIG_PATH,
     output:
-        [f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
+        scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
+        shuffle=[f"{RESULTS}/metrics/{s}_shuffle.csv" for s in ablation_subjects(CFG)],
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
@@ -31,7 +34,7 @@ rule evaluate:
 rule nb_06_metrics:
     input:
         nb="notebooks/06_metrics.py",
-        scores=rules.evaluate.output,
+        scores=rules.evaluate.output.scores,
         lib=library("metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:

@@ -1,4 +1,5 @@
-"""Write the twin in the CC2017 layout (see the package docstring); deterministic for a given config."""
+"""Write the twin in the CC2017 layout (see the package docstring) or the HCP 7T layout (``twin.layout: hcp``);
+deterministic for a given config."""
 
 from __future__ import annotations
 
@@ -24,7 +25,15 @@ __all__ = ["generate_twin"]
 
 
 def generate_twin(cfg: Config) -> None:
-    """Generate the whole twin dataset under ``results/<name>/raw`` (replaced atomically as one folder)."""
+    """Generate the whole twin dataset under ``results/<name>/raw`` (replaced atomically as one folder).
+
+    ``twin.layout: cc2017`` (default) writes the CC2017 layout; ``twin.layout: hcp`` the HCP 7T movie layout
+    (:func:`_generate_hcp`). Both use the same world, renderer and brain simulator.
+    """
+    if cfg.twin.layout == "hcp":
+        with atomic_dir(RunPaths.from_config(cfg).raw) as root:
+            _generate_hcp(cfg, root)
+        return
     with atomic_dir(RunPaths.from_config(cfg).raw) as root:
         features, graphs = _write_stimuli(cfg, root)
         for index, subject in enumerate(cfg.subjects):
@@ -129,3 +138,80 @@ def _save_truth(folder: Path, subject: str, brain: Brain) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     brain.vertices.to_csv(folder / f"{subject}_vertices.csv", index=False)
     np.savez_compressed(folder / f"{subject}_weights.npz", **brain.weights)
+
+
+# ------------------------------------------------------------------------------------------- HCP layout
+def _generate_hcp(cfg: Config, root: Path) -> None:
+    """The twin in the HCP 7T layout (semvideo.data.hcp): one movie file and one CIFTI run per MOVIE run.
+
+    Each run is rest (a flat grey screen), then ``twin.segments_per_run`` movie segments of
+    ``twin.segment_seconds`` separated by ``twin.rest_seconds`` of rest, and a final rest; every subject sees
+    every run once. Files::
+
+        stimuli/7T_MOVIE{k}_..._v2.mp4           the whole run's screen (rest included), twin.fps
+        {subject}/MNINonLinear/Results/tfMRI_{run}/tfMRI_{run}_Atlas.dtseries.nii    TR = twin.tr
+        movie_segments.csv                      the segment table (the real data's hcp_movie_segments.csv)
+        truth/scene_graphs.jsonl, features_{run}.npz, {subject}_vertices.csv, {subject}_weights.npz,
+        {subject}_runs.csv
+    """
+    from semvideo.data import hcp
+
+    twin = cfg.twin
+    layout = hcp.hcp_layout(cfg)
+    (root / "truth").mkdir(parents=True, exist_ok=True)
+    layout.segments.to_csv(root / "movie_segments.csv", index=False)
+    clips = hcp.clip_table(layout, cfg.fmri.clip_seconds, cfg.fmri.retest_clips)
+    split = dict(zip(clips["clip_id"], hcp.split_clips(len(clips), cfg.fmri.test_fraction, cfg.fmri.split_seed)))
+    rng = np.random.default_rng([cfg.seed, 0])
+    n_seg_clips = int(round(twin.segment_seconds / cfg.fmri.clip_seconds))
+    frames_per_tr = int(round(twin.tr * twin.fps))
+    features, graphs = {}, []
+    for number, run in enumerate(tqdm(layout.runs, desc="twin movie runs", unit="run")):
+        n_frames = int(round(layout.n_volumes[run] * layout.tr * twin.fps))
+        screen = np.full((n_frames, twin.frame_size, twin.frame_size, 3), 128, np.uint8)  # rest: flat grey
+        per_frame = None
+        for seg in layout.segments[layout.segments["run"] == run].itertuples():
+            name = f"{run.split('_')[0]}_s{seg.segment}"
+            seg_graphs = sample_segment(rng, twin, name, "train", n_seg_clips, cfg.fmri.clip_seconds)
+            for graph in seg_graphs:
+                graph.update(split=split.get(graph["clip_id"], "train"), run=run,
+                             onset_s=float(seg.start_s + graph["clip_index"] * cfg.fmri.clip_seconds))
+            frames, seg_features = _render_segment(cfg, seg_graphs,
+                                                   np.random.default_rng([cfg.seed, 1, number, seg.segment]))
+            if per_frame is None:
+                per_frame = {k: np.zeros((n_frames, v.shape[1])) for k, v in seg_features.items()}
+            first = int(round(seg.start_s * twin.fps))
+            screen[first: first + len(frames)] = frames
+            for key, value in seg_features.items():
+                per_frame[key][first: first + len(value)] = value
+            graphs += seg_graphs
+        hcp_file = hcp.stimulus_path(root, run)
+        write_video(hcp_file, screen, fps=twin.fps)
+        features[run] = {k: tr_average(v, frames_per_tr) for k, v in per_frame.items()}
+        np.savez_compressed(root / "truth" / f"features_{run}.npz", **features[run])
+    for index, subject in enumerate(cfg.subjects):
+        _write_hcp_subject(cfg, root, index, subject, layout, features)
+    (root / "truth" / "scene_graphs.jsonl").write_text("".join(json.dumps(g) + "\n" for g in graphs))
+
+
+def _write_hcp_subject(cfg: Config, root: Path, index: int, subject: str, layout, features: dict) -> None:
+    from semvideo.data import hcp
+
+    twin = cfg.twin
+    rng = np.random.default_rng([cfg.seed, 2, index])
+    brain = sample_brain(rng, twin, twin.responsive_fraction[index], len(twin.categories), len(twin.colours))
+    _save_truth(root / "truth", subject, brain)
+    v = len(brain.vertices)
+    baseline = rng.uniform(500, 1500, v)
+    amplitude = rng.uniform(5, 15, v)
+    grayordinates = brain.vertices["grayordinate"].to_numpy()
+    runs = []
+    for run in tqdm(layout.runs, desc=f"{subject} runs", unit="run"):
+        n_volumes = layout.n_volumes[run]
+        # the movie file is the run's whole screen: its first TR is volume 0 (no pre-stimulus volumes)
+        signal = _driven_signal(brain, features[run], twin, 0, n_volumes, n_volumes)
+        bold = simulate_run(rng, signal, twin, baseline, amplitude)
+        write_dtseries(hcp.run_path(root, subject, run), bold, grayordinates, twin.tr)
+        runs.append({"subject": subject, "segment": run, "rep": 1, "n_volumes": n_volumes,
+                     "first_stimulus_volume": 0})
+    pd.DataFrame(runs).to_csv(root / "truth" / f"{subject}_runs.csv", index=False)

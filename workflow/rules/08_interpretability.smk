@@ -1,0 +1,31 @@
+# 08 · interpretability: ROI importance from the fine-tuned SADs' first layers (paper Figs. 6/12/13) and, on the
+# twin, its comparison with the simulator's ground-truth encoding maps.
+
+from semvideo.interpret import paper_figure_names
+
+
+rule nb_08_interpretability:
+    input:
+        nb="notebooks/08_interpretability.py",
+        done=rules.train_sad.output.done,
+        data=rules.prepare.output,
+        truth=rules.generate_twin.output if CFG.world == "twin" else [],
+        lib=library("interpret.py", "models/sad.py", "viz.py", "data/atlas.py", "data/prepared.py",
+                    "data/cifti.py", "data/synthetic/truth.py"),
+        cfg=CONFIG_PATH,
+    output:
+        nb=f"{RESULTS}/notebooks/08_interpretability.ipynb",
+        figures=[f"{FIGURES}/{name}" for name in [
+            f"{stem}.{ext}" for stem in paper_figure_names(CFG.subjects).values() for ext in ("png", "pdf")] + [
+            "roi_importance.csv", "roi_importance.md", "roi_importance_dorsal_ventral.png",
+        ] + ([
+            "roi_importance_vs_truth.csv", "roi_importance_vs_truth.md", "roi_importance_vs_truth.png",
+        ] if CFG.world == "twin" else [])],
+        table=f"{RESULTS}/interpret/roi_importance.csv",
+    log:
+        f"{RESULTS}/logs/08_interpretability.log",
+    shell:
+        PAPERMILL
+
+
+ALL_OUTPUTS += rules.nb_08_interpretability.output.figures
