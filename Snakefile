@@ -3,6 +3,8 @@
 #   snakemake --cores 1 all                                # the synthetic twin (config/default.yaml)
 #   snakemake --cores 1 all --config cfg=config/smoke.yaml  # the tiny twin used by the tests
 #   snakemake -n all                                       # show the rule graph without running it
+#   snakemake --cores 1 all --config hcp_twin=false        # skip the nested HCP-twin run (Table 2, Fig. 10;
+#                                                          #   on by default only for the default twin)
 #
 # Each notebook is one rule (workflow/rules/NN_name.smk); a new stage needs a notebook and a rules file.
 

@@ -20,6 +20,10 @@
 # **Here.** The default world is the *synthetic twin*: a procedural video world and a brain simulator on real
 # fs_LR grayordinates, written in the exact CC2017 file layout, so the same reader and preprocessing run on it.
 # Because the twin knows which vertices respond to what, we can check the preprocessing against the truth.
+#
+# **HCP 7T** (`config/hcp.yaml`, and the twin written in the HCP layout, `config/hcp_twin.yaml`): four movie runs
+# at TR = 1 s with 20-s rest blocks, seen once, 1-s clips split 9:1, and the vertices of 12 Glasser visual ROIs
+# (the paper's 5,820) instead of a reliability selection. The HCP sections below replace the repeat-reliability ones.
 
 # %%
 import sys
@@ -42,20 +46,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import display
 
 from semvideo.config import load_config
 from semvideo.data.cc2017 import layout_for, load_run, run_path
+from semvideo.data.hcp import uses_hcp_layout
 from semvideo.data.prepared import PreparedData
 from semvideo.data.preprocess import detrend_zscore, trim_run
 from semvideo.paths import RunPaths
-from semvideo.viz import frame_strip, plot_on_surface, save_figure, save_table
+from semvideo.viz import frame_strip, plot_clip_timing, plot_on_surface, save_figure, save_table
 
 cfg = load_config(config_path)
 paths = RunPaths.from_config(cfg)
 data = PreparedData.from_config(cfg)
-layout = layout_for(cfg)
 twin = cfg.world == "twin"
-print(f"world {cfg.world}: {len(layout.segments)} segments, {len(data.clips)} clips, subjects {cfg.subjects}")
+hcp = uses_hcp_layout(cfg)  # HCP 7T layout: movie runs seen once, ROI vertices, a 9:1 split by clip
+if hcp:
+    from semvideo.data import hcp as hcp_data
+
+    layout = hcp_data.hcp_layout(cfg)
+    print(f"world {cfg.world} (HCP layout): {len(layout.segments)} movie segments in {len(layout.runs)} runs, "
+          f"{len(data.clips)} clips, subjects {cfg.subjects}")
+else:
+    layout = layout_for(cfg)
+    print(f"world {cfg.world}: {len(layout.segments)} segments, {len(data.clips)} clips, subjects {cfg.subjects}")
 
 # %% [markdown]
 # ## The stimulus world
@@ -83,9 +97,10 @@ save_figure(fig, cfg.figures_dir, "twin_clips")
 # ## A BOLD trace beside the stimulus feature that drives it
 # One reliable motion-selective vertex of subject 1 (twin only): its simulated drive (before the HRF) and its
 # detrended, z-scored BOLD in both repeats of segment 1. The BOLD follows the drive about 4 s (2 TRs) later.
+# (HCP layout: the strongest motion vertex in the ROIs, over the whole first run, seen once, rest included.)
 
 # %%
-if twin:
+if twin and not hcp:
     from semvideo.data.synthetic.truth import driving_signal, truth_vertices
 
     subject = cfg.subjects[0]
@@ -105,30 +120,80 @@ if twin:
     ax.legend(loc="upper right", fontsize=8)
     save_figure(fig, cfg.figures_dir, "bold_vs_feature")
 
+# %%
+if twin and hcp:
+    from semvideo.data.synthetic.truth import driving_signal, truth_vertices
+
+    subject, run = cfg.subjects[0], layout.runs[0]
+    truth = truth_vertices(paths.raw, subject)
+    truth = truth[truth["grayordinate"].isin(data.selected_voxels(subject)["grayordinate"])]
+    best = truth[truth["family"] == "motion"].sort_values("gain").iloc[-1]  # no repeats: the strongest gain
+    drive = driving_signal(paths.raw, subject, run)[best["grayordinate"]].to_numpy()
+    bold, columns, _ = hcp_data.load_run(hcp_data.run_path(paths.raw, subject, run), layout.n_volumes.get(run),
+                                         layout.tr)
+    series = detrend_zscore(bold)[:, np.searchsorted(columns, best["grayordinate"])]
+    fig, ax = plt.subplots(figsize=(9, 3))
+    ax.plot(np.arange(len(drive)) * layout.tr, (drive - drive.mean()) / drive.std(), color="k", lw=2,
+            label="stimulus drive (motion energy)")
+    ax.plot(np.arange(len(series)) * layout.tr, series, alpha=0.7, label="BOLD (one viewing)")
+    for seg in layout.segments[layout.segments["run"] == run].itertuples():
+        ax.axvspan(seg.start_s, seg.stop_s, color="0.9", zorder=0)
+    ax.set(xlabel="time from run onset (s); grey = movie", ylabel="z",
+           title=f"{subject} {run}, vertex {best['grayordinate']} ({best['label']})")
+    ax.legend(loc="upper right", fontsize=8)
+    save_figure(fig, cfg.figures_dir, "bold_vs_feature")
+
 # %% [markdown]
-# ## Repeat reliability and voxel selection
+# ## Repeat reliability and voxel selection (CC2017 layout)
 # The mean correlation between the two training repeats, per vertex; selected vertices in colour.
 
 # %%
-reliability = pd.concat([data.voxels(s).assign(subject=s) for s in cfg.subjects], ignore_index=True)
-grid = sns.displot(reliability, x="mean_r", hue="selected", col="subject", bins=40, height=2.8,
-                   facet_kws={"sharey": False})
-grid.set_axis_labels("repeat correlation r", "vertices")
-save_figure(grid.figure, cfg.figures_dir, "reliability")
+if not hcp:
+    reliability = pd.concat([data.voxels(s).assign(subject=s) for s in cfg.subjects], ignore_index=True)
+    grid = sns.displot(reliability, x="mean_r", hue="selected", col="subject", bins=40, height=2.8,
+                       facet_kws={"sharey": False})
+    grid.set_axis_labels("repeat correlation r", "vertices")
+    save_figure(grid.figure, cfg.figures_dir, "reliability")
+
+# %% [markdown]
+# ## ROI vertices, clip timing and the split (HCP layout)
+# HCP shows each movie once, so there is no repeat reliability to select on: the vertices are those of the 12
+# Glasser ROIs of both hemispheres (the paper's 5,820 on the real data), minus NaN / constant columns. Then the
+# timing of the 1-s clips inside each run's movie segments (rest excluded) and the seeded 9:1 split by clip.
+
+# %%
+if hcp:
+    roi_counts = hcp_data.roi_vertex_counts({s: data.voxels(s) for s in cfg.subjects}, cfg.fmri.rois)
+    save_table(roi_counts, cfg.figures_dir, "roi_vertex_counts")
+    ax = roi_counts.drop(index="total").plot.bar(figsize=(8, 3), width=0.8)
+    ax.set(ylabel="vertices", title="vertices per Glasser ROI (both hemispheres) and subject")
+    save_figure(ax.figure, cfg.figures_dir, "roi_vertex_counts")
+    display(roi_counts)
+
+# %%
+if hcp:
+    segments = hcp_data.segment_summary(data.clips)
+    save_table(segments, cfg.figures_dir, "hcp_segments")
+    fig = plot_clip_timing(data.clips, {run: n * layout.tr for run, n in layout.n_volumes.items()})
+    save_figure(fig, cfg.figures_dir, "hcp_clip_timing")
+    display(segments)
 
 # %% [markdown]
 # ## Voxel counts
 # The paper's counts are for the real 91,282-grayordinate data; the twin simulates only the visual ROIs (and a
 # sample of the rest), so its counts are smaller by design. On the twin we also score the selection against the
 # simulator's truth: precision = selected vertices that are truly stimulus-driven; recall = driven vertices found.
+# (HCP layout: "selected" = usable ROI vertices; the paper reports 5,820 for every HCP subject.)
 
 # %%
 PAPER_COUNTS = {"subject1": 13447, "subject2": 14828, "subject3": 9114}
+paper_column, paper_counts = ("paper (HCP)", {s: 5820 for s in cfg.subjects}) if hcp else ("paper (CC2017)",
+                                                                                             PAPER_COUNTS)
 rows = []
 for subject in cfg.subjects:
     voxels = data.voxels(subject)
     row = {"subject": subject, "vertices in files": len(voxels), "selected": int(voxels["selected"].sum()),
-           "paper (CC2017)": PAPER_COUNTS.get(subject)}
+           paper_column: paper_counts.get(subject)}
     if twin:
         from semvideo.data.synthetic.truth import selection_scores
 
@@ -140,11 +205,17 @@ counts
 
 # %% [markdown]
 # ## Selected vertices on the cortical surface
-# Subject 1's selected vertices on the fs_LR flat maps (occipital cortex in the middle), coloured by reliability.
+# Subject 1's selected vertices on the fs_LR flat maps (occipital cortex in the middle), coloured by reliability
+# (HCP layout: by ROI, as there is no reliability).
 
 # %%
 subject = cfg.subjects[0]
 voxels = data.selected_voxels(subject)
-fig = plot_on_surface(voxels["grayordinate"], voxels["mean_r"], f"{subject}: selected vertices (repeat r)",
-                      cmap="hot", vmin=0, vmax=float(voxels["mean_r"].max()))
+if hcp:
+    roi_index = voxels["label"].str.split("_", n=1).str[-1].map({r: i for i, r in enumerate(cfg.fmri.rois)})
+    fig = plot_on_surface(voxels["grayordinate"], roi_index.to_numpy(float), f"{subject}: ROI vertices (by ROI)",
+                          cmap="tab20", vmin=0, vmax=19)
+else:
+    fig = plot_on_surface(voxels["grayordinate"], voxels["mean_r"], f"{subject}: selected vertices (repeat r)",
+                          cmap="hot", vmin=0, vmax=float(voxels["mean_r"].max()))
 save_figure(fig, cfg.figures_dir, "selected_vertices_surface")

@@ -38,6 +38,7 @@ import pandas as pd
 from IPython.display import display
 
 from semvideo.config import load_config
+from semvideo.data.hcp import uses_hcp_layout
 from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
 from semvideo.metrics.pixel import ssim
@@ -55,15 +56,21 @@ priors_report = read_json(paths.priors / "report.json")
 # %% [markdown]
 # ## The priors (DESIGN §4 "Twin priors")
 # The paper renders with pretrained SD 1.5 and AnimateDiff. The twin cannot download them, so it trains tiny
-# stand-ins of the same diffusers classes on its *training* clips only: an `AutoencoderKL`, a T2I
-# `UNet2DConditionModel` conditioned on Z(C_anchor) and a T2V `UNetMotionModel` conditioned on Z(C_holi).
+# stand-ins of the same diffusers classes — an `AutoencoderKL`, a T2I `UNet2DConditionModel` conditioned on
+# Z(C_anchor) and a T2V `UNetMotionModel` conditioned on Z(C_holi) — pre-trained once on a separate sample of the
+# twin world (`config/twin_priors.yaml`, never a clip decoded here) or, in small configs, on the training clips.
 # We measure the VAE's reconstruction of *test* frames (SSIM, PSNR) and whether samples generated from the
 # *true* test captions show the captioned category / colour / background, with a linear probe trained on
 # training frames (its accuracy on real test frames is the ceiling; the chance level is the majority class).
 
 # %%
 if cfg.world == "twin":
-    summary = pd.DataFrame({"parameters": priors_report["parameters"], "train seconds": priors_report["seconds"]})
+    pretrained = next(iter(priors_report.get("pretraining", {}).values()), None)  # the one-off pre-training run
+    seconds = pretrained["seconds"] if pretrained else priors_report["seconds"]
+    summary = pd.DataFrame({"parameters": priors_report["parameters"], "train seconds": seconds})
+    if pretrained:
+        print("priors pre-trained by config/twin_priors.yaml (a separate sample of the twin world); loaded from",
+              priors_report["sources"])
     summary.loc["vae", "test SSIM"] = priors_report["vae_test"]["ssim"]
     summary.loc["vae", "test PSNR (dB)"] = priors_report["vae_test"]["psnr"]
     save_table(summary, figures, "priors_summary")
@@ -95,14 +102,18 @@ if cfg.world == "twin":
 
 # %%
 timing = read_json(paths.recon / "timing.json")
-save_table(pd.DataFrame({"seconds per clip": timing["seconds_per_clip"]}), figures, "cvr_render_time")
-timing
+per_clip = pd.DataFrame(timing["seconds_per_clip"]).rename_axis("subject")  # subjects × rendered methods
+per_clip.loc["one subject's test set (s)"] = per_clip.sum() * len(test_ids) / per_clip.notna().sum()
+save_table(per_clip, figures, "cvr_render_time")
+print(f"{len(test_ids)} test clips; sampler settings: {timing['kwargs']}")
+per_clip
 
 # %% [markdown]
-# ## Reconstructions (Figs. 1, 4, 9, 11)
+# ## Reconstructions (Figs. 1, 4, 9, 11; Fig. 10 for HCP)
 # Each block shows, for one test clip, the stimulus (truth), the blurry video decoded from ê, the anchor frame
 # v̂_1 and the final clip V̂ (the paper's layout). Fig. 4 shows several clips of subject 1, Fig. 9 the same
 # clips for every subject, Fig. 1 one clip, and Fig. 11 the clips with the lowest SSIM (failure cases).
+# A run in the HCP 7T layout draws Fig. 10 instead: the same clips for the three HCP subjects.
 
 # %%
 def clip_rows(axes, subject, row):
@@ -125,14 +136,18 @@ def grid(pairs, name):
 
 # %%
 shown = np.linspace(0, len(test_ids) - 1, 4).astype(int)  # several clips across the test run
-grid([(cfg.subjects[0], shown[1])], "fig1_reconstruction")
-grid([(cfg.subjects[0], row) for row in shown], "fig4_reconstructions")
-grid([(s, row) for row in shown[:2] for s in cfg.subjects], "fig9_reconstructions_subjects")
+if uses_hcp_layout(cfg):  # Fig. 10: HCP reconstructions of every subject
+    grid([(s, row) for row in shown[:2] for s in cfg.subjects], "fig10_reconstructions_hcp")
+else:
+    grid([(cfg.subjects[0], shown[1])], "fig1_reconstruction")
+    grid([(cfg.subjects[0], row) for row in shown], "fig4_reconstructions")
+    grid([(s, row) for row in shown[:2] for s in cfg.subjects], "fig9_reconstructions_subjects")
 
 # %%
 clip_ssim = ssim(truth, recon[cfg.subjects[0]]["frames"])  # (N_test,) mean SSIM over frames
 worst = np.argsort(clip_ssim)[:3]
-grid([(cfg.subjects[0], row) for row in worst], "fig11_failure_cases")
+if not uses_hcp_layout(cfg):
+    grid([(cfg.subjects[0], row) for row in worst], "fig11_failure_cases")
 pd.DataFrame({"clip": test_ids[worst], "SSIM": clip_ssim[worst]})
 
 # %% [markdown]

@@ -4,7 +4,7 @@ Run any training stage under ``accelerate launch`` to spread it over the GPUs of
 
     accelerate launch --multi_gpu --num_processes 4 -m semvideo train-sad --config config/cc2017.yaml
 
-Without ``accelerate launch`` (the twin, the tests, a plain ``python -m semvideo``) :func:`prepare` is a no-op:
+Without ``accelerate launch`` (the twin, the tests, plain ``python -m semvideo``) :func:`prepare` is a no-op:
 the same model, optimizer and batches come back, ``backward`` is ``loss.backward()``, and results are bit for
 bit those of code that never heard of this module.
 
@@ -37,7 +37,8 @@ __all__ = ["Distributed", "launched_with_accelerate", "prepare"]
 
 
 def launched_with_accelerate() -> bool:
-    """True under ``accelerate launch`` (it exports ``ACCELERATE_MIXED_PRECISION``) or torchrun with >1 process."""
+    """True under ``accelerate launch`` (which exports ``ACCELERATE_MIXED_PRECISION``) or a multi-process
+    torchrun (``WORLD_SIZE`` > 1)."""
     return "ACCELERATE_MIXED_PRECISION" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
@@ -49,7 +50,8 @@ class Distributed:
     optimizer: torch.optim.Optimizer
     dataloader: Any = None
     scheduler: Any = None
-    accelerator: Any = field(default=None, repr=False)  #: ``accelerate.Accelerator``, or None (single process)
+    #: ``accelerate.Accelerator``, or None (single process)
+    accelerator: Any = field(default=None, repr=False)
 
     @property
     def num_processes(self) -> int:
@@ -71,7 +73,7 @@ class Distributed:
         return next(self.model.parameters()).device
 
     def backward(self, loss: torch.Tensor) -> None:
-        """``loss.backward()``, through the accelerator (gradient sync, mixed-precision scaling) when there is one."""
+        """``loss.backward()``, through the accelerator (gradient sync, mixed-precision scaling) if any."""
         if self.accelerator:
             self.accelerator.backward(loss)
         else:

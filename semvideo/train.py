@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from semvideo.distributed import prepare
 from semvideo.io import atomic_path
 
 __all__ = [
@@ -142,27 +143,33 @@ def fit(
     start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)
     if start == 0:
         torch.manual_seed(seed)
-    device = next(model.parameters()).device
+    # under `accelerate launch` the model is wrapped (DDP) and each process takes its share of every batch;
+    # otherwise `dist` is the plain single-process path (the scheduler stays ours: one step per batch)
+    dist = prepare(model, optimizer)
+    device = dist.device
     model.train()
-    with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False) as bar:
+    with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False,
+              disable=not dist.is_main_process) as bar:
         for epoch in range(start, epochs):
             generator = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
             order = torch.randperm(n, generator=generator)
             for first in range(0, n, batch_size):
-                index = order[first:first + batch_size]
+                index = dist.shard(order[first:first + batch_size])
                 batch = tuple(t[index].to(device) for t in tensors)
-                losses = step(model, batch, generator)
+                losses = step(dist.model, batch, generator)
                 optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
+                dist.backward(losses["loss"])
                 if grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                    dist.clip_grad_norm_(grad_clip)
                 rows.append({"epoch": epoch, "step": len(rows), "lr": scheduler.get_last_lr()[0],
                              **{k: float(v.detach()) for k, v in losses.items()}})
                 optimizer.step()
                 scheduler.step()
                 bar.update()
                 bar.set_postfix(epoch=epoch, loss=f"{rows[-1]['loss']:.4f}")
-            _checkpoint(Path(ckpt_dir), epoch, signature, model, optimizer, scheduler, rows)
+            dist.wait_for_everyone()
+            if dist.is_main_process:
+                _checkpoint(Path(ckpt_dir), epoch, signature, dist.unwrap_model(), optimizer, scheduler, rows)
     model.eval()
     return pd.DataFrame(rows)
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from semvideo.io import atomic_path, write_text
 
-__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface", "interactive_session", "HEADLESS_ENV"]
+__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface", "plot_clip_timing", "interactive_session",
+           "HEADLESS_ENV"]
 
 #: Set by the Snakemake notebook rules: no front end is attached, so interactive widgets are skipped.
 HEADLESS_ENV = "SEMVIDEO_HEADLESS"
@@ -79,4 +80,35 @@ def plot_on_surface(grayordinates: np.ndarray, values: np.ndarray, title: str, c
         ax.set_title({"L": "left hemisphere", "R": "right hemisphere"}[hemi], fontsize=9)
     fig.colorbar(points, ax=axes, shrink=0.6)
     fig.suptitle(title)
+    return fig
+
+
+def plot_clip_timing(clips: pd.DataFrame, run_seconds: dict[str, float] | None = None,
+                     colours: dict[str, str] | None = None):
+    """HCP-style clip timing: one row per run, every clip a bar at its onset coloured by split; returns the figure.
+
+    ``clips`` needs run, onset_s, split (and optionally clip_seconds-long clips: the bar width is the smallest
+    onset step); ``run_seconds`` (run → length in s) draws the whole run, rest included, as a grey line.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    colours = colours or {"train": "#4c72b0", "test": "#dd8452"}
+    runs = list(dict.fromkeys(clips["run"]))
+    steps = np.diff(np.sort(clips["onset_s"].unique()))
+    width = float(steps[steps > 0].min()) if (steps > 0).any() else 1.0
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(runs) + 1.0))
+    for y, run in enumerate(runs):
+        rows = clips[clips["run"] == run]
+        if run_seconds and run in run_seconds:
+            ax.plot([0, run_seconds[run]], [y, y], color="0.8", lw=1, zorder=0)
+        for split, colour in colours.items():
+            onsets = rows.loc[rows["split"] == split, "onset_s"].to_numpy(float)
+            ax.broken_barh([(t, width) for t in onsets], (y - 0.35, 0.7), color=colour, lw=0)
+    ax.set_yticks(range(len(runs)), runs)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds from the run's first volume (gaps: rest)")
+    ax.legend(handles=[Patch(color=c, label=f"{s} ({int((clips['split'] == s).sum())} clips)")
+                       for s, c in colours.items()], loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2,
+              fontsize=8, frameon=False)
     return fig

@@ -1,5 +1,6 @@
-"""The bad-input matrix (DESIGN §7): every damaged input stops its stage with ONE line that names the offending
-file and says what to do, and leaves no partial output behind (the output folder is absent or unchanged).
+"""The bad-input matrix (DESIGN §7): every damaged input stops its stage with ONE line that names the
+offending file and says what to do, and leaves no partial output behind (the output folder is absent or
+unchanged).
 
 Each case damages a private copy of the tiny twin and runs the stage through the command line entry point
 (``python -m semvideo <stage> --config ...``, called in-process), so the test sees exactly what a user or a
@@ -27,7 +28,7 @@ from tests.conftest import tiny_config
 
 @pytest.fixture
 def damaged(tiny_twin, tmp_path):
-    """(config, raw folder, config file) of a private copy of the tiny twin's raw data that a test may damage."""
+    """(config, raw folder, config file) of a private copy of the tiny twin's raw data, free to damage."""
     _, paths = tiny_twin
     cfg = tiny_config(tmp_path)
     raw = RunPaths.from_config(cfg).raw
@@ -45,7 +46,7 @@ def cli(capsys, command: str, cfg_file: Path) -> tuple[int, str]:
 
 
 def one_line_error(code: int, stderr: str, *names: str) -> str:
-    """The stage failed with exactly one ``error:`` line (no traceback) that contains every one of ``names``."""
+    """The stage failed with exactly one ``error:`` line (no traceback) that contains all of ``names``."""
     assert code != 0
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
@@ -191,7 +192,8 @@ def test_unknown_config_key(damaged, capsys):
     raw = yaml.safe_load(cfg_file.read_text())
     raw["sad"]["hiden_dim"] = 64
     cfg_file.write_text(yaml.safe_dump(raw))
-    one_line_error(*cli(capsys, "prepare", cfg_file), str(cfg_file), "unknown key 'sad.hiden_dim'", "hidden_dim")
+    one_line_error(*cli(capsys, "prepare", cfg_file), str(cfg_file), "unknown key 'sad.hiden_dim'",
+                   "hidden_dim")
     run_folder_holds_only_raw(cfg)
 
 

@@ -1,4 +1,4 @@
-"""semvideo.distributed: accelerate when launched with `accelerate launch`, a no-op single-process path otherwise."""
+"""semvideo.distributed: accelerate under `accelerate launch`, a no-op single-process path otherwise."""
 
 import subprocess
 import sys

@@ -138,6 +138,18 @@ def test_save_pretrained_round_trip(tmp_path):
     assert tuple(loaded.config.block_channels) == (8, 8, 8)
 
 
+def test_predictions_are_offsets_from_the_saved_mean_latent(tmp_path):
+    model = tiny_model().eval()
+    torch.nn.init.zeros_(model.conv_out.weight)
+    torch.nn.init.zeros_(model.conv_out.bias)  # the decoder adds nothing: ê is the mean latent itself
+    mean = torch.randn(model.latent_mean.shape)
+    model.latent_mean.copy_(mean)
+    model.save_pretrained(tmp_path / "mad")
+    loaded = MotionAdaptationDecoder.from_pretrained(tmp_path / "mad").eval()
+    out = loaded(torch.randn(3, 10), torch.randn(3, 7, 6))
+    torch.testing.assert_close(out, mean.expand_as(out), rtol=0, atol=0)
+
+
 # -------------------------------------------------------------------------- training and resume
 def write_config(tmp_path, **mad) -> Config:
     raw = {"name": "tiny", "world": "twin", "seed": 0, "subjects": ["subject1"],

@@ -28,11 +28,6 @@ pytestmark = pytest.mark.slow
 #: for the others, the named timing columns are dropped before comparing (the rest must match byte for byte).
 TIMING_TABLES = {"cvr_render_time.csv", "cvr_render_time.md"}
 TIMING_COLUMNS = {"priors_summary": "train seconds"}
-#: Tables computed downstream of the twin priors (train_priors → MAD targets, render, metrics).
-AFTER_PRIORS = ("mad_", "priors_", "table1")
-#: The twin priors' saved weights: compared to tell the known priors nondeterminism from any other.
-PRIOR_WEIGHTS = ("priors/vae/diffusion_pytorch_model.safetensors", "priors/t2i/diffusion_pytorch_model.safetensors",
-                 "priors/t2v/diffusion_pytorch_model.safetensors")
 #: Single-threaded BLAS / torch so runs sharing the two cores neither fight nor change reduction order.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 TIMEOUT = 900
@@ -57,7 +52,7 @@ class Run:
     def log(self) -> Path:
         return self.folder / "snakemake.log"
 
-    def start(self, *args: str) -> "Run":
+    def start(self, *args: str) -> Run:
         with open(self.log, "a") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(snakemake_command(self.cfg, *args), cwd=ROOT, env=ENV, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -98,24 +93,11 @@ def tables(figures: Path) -> dict[str, bytes]:
 
 
 def compare(got: Run, want: Run, what: str) -> None:
-    """Assert that two runs' tables are identical; if they differ only downstream of the twin priors and the
-    priors' weights themselves differ, xfail with the known cause (see KNOWN_PRIORS_NONDETERMINISM)."""
+    """Assert that two runs' tables are byte-identical (timing tables and columns left out)."""
     mine, theirs = tables(got.figures), tables(want.figures)
     assert sorted(mine) == sorted(theirs) and len(mine) >= 20
     differ = sorted(name for name in theirs if mine[name] != theirs[name])
-    if not differ:
-        return
-    priors_differ = [w for w in PRIOR_WEIGHTS
-                     if (got.results / w).read_bytes() != (want.results / w).read_bytes()]
-    if priors_differ and all(name.startswith(AFTER_PRIORS) for name in differ):
-        pytest.xfail(f"{what}: {KNOWN_PRIORS_NONDETERMINISM} (differing: {differ}; priors: {priors_differ})")
-    raise AssertionError(f"tables differ {what}: {differ}")
-
-
-KNOWN_PRIORS_NONDETERMINISM = (
-    "semvideo/models/priors.py::_twin_priors builds the twin VAE (build_vae) from the unseeded global torch "
-    "RNG — train.fit seeds it only after the model exists — so the VAE's initial weights, and everything "
-    "after train_priors, change from run to run; fix: torch.manual_seed(cfg.seed) before each build_*")
+    assert not differ, f"tables differ {what}: {differ}"
 
 
 def kill_while_training(run: Run, watch: str = "sad/ckpt", timeout: float = TIMEOUT) -> float:

@@ -164,7 +164,7 @@ def _tiny_run(root, n_train=24, n_test=8):
                   "shot_id": 0}).to_csv(data / "clips.csv", index=False)
     latent = {split: rng.normal(size=(n, 3)) for split, n in (("train", n_train), ("test", n_test))}
     mixing = rng.normal(size=(3, TOKENS * DIM))
-    for level in ("anchor", "motion", "holi"):
+    for level in ("anchor", "motion", "holi", "blip"):
         for split, z in latent.items():
             emb.mkdir(exist_ok=True)
             np.save(emb / f"{level}_{split}.npy", (z @ mixing).reshape(-1, TOKENS, DIM).astype(np.float32))
@@ -188,6 +188,8 @@ def test_run_sad_writes_the_contract_and_resumes(tmp_path):
                 assert np.load(root / "pred" / f"{s}_{level}_{kind}.npy").shape == (8, TOKENS, DIM)
             assert (root / f"{level}_{s}" / "config.json").exists()
         assert (root / "pred" / f"{s}_anchor_mlp_single.npy").exists()
+        assert np.load(root / "pred" / f"{s}_blip_refined.npy").shape == (8, TOKENS, DIM)  # single-caption baseline
+        assert not (root / "pred" / f"{s}_motion_refined_train.npy").exists()  # MAD trains on the true captions
     done = read_json(root / "pred" / "done.json")
     assert done["chance"]["top1"] == pytest.approx(1 / 8)
     assert set(done["retrieval"]["subject1/anchor/refined/pretrain"]) == {"top1", "top5"}
@@ -201,6 +203,19 @@ def test_run_sad_writes_the_contract_and_resumes(tmp_path):
     longer = cfg.model_copy(update={"sad": cfg.sad.model_copy(update={"finetune_epochs": 2})})
     run_sad(longer)  # another config: the old models are not reused
     assert len(pd.read_csv(root / "ckpt" / "holi" / "holi_subject2" / "losses.csv")) == 2 * 3
+
+
+def test_predicted_semantic_source_decodes_the_training_clips(tmp_path):
+    cfg = _tiny_run(tmp_path)
+    cfg = cfg.model_copy(update={"mad": cfg.mad.model_copy(update={"semantic_source": "predicted"}),
+                                 "sad": cfg.sad.model_copy(update={"baseline_levels": [], "single_subject_levels": []})})
+    run_sad(cfg)
+    root = tmp_path / "smoke" / "sad" / "pred"
+    n_train = len(np.load(tmp_path / "smoke" / "data" / "subject1" / "bold_train.npy"))
+    for s in ("subject1", "subject2"):
+        train = np.load(root / f"{s}_motion_refined_train.npy")
+        assert train.shape == (n_train, TOKENS, DIM) and np.isfinite(train).all()
+    assert not (root / "subject1_blip_refined.npy").exists()
 
 
 def test_missing_embeddings_name_the_fix(tmp_path):

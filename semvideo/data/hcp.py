@@ -57,7 +57,7 @@ from semvideo.io import InputError, MissingInputError
 __all__ = ["HCP_SUBJECTS", "MOVIE_RUNS", "MOVIE_FILES", "RUN_VOLUMES", "HCP_TR", "SEGMENT_TABLE", "HcpLayout",
            "uses_hcp_layout", "run_path", "stimulus_path", "load_run", "roi_mask", "read_segment_table",
            "twin_segment_table", "hcp_layout", "clip_table", "split_clips", "clip_volumes", "clip_responses",
-           "clip_frame_times", "prepare_hcp"]
+           "clip_frame_times", "prepare_hcp", "roi_vertex_counts", "segment_summary"]
 
 HCP_SUBJECTS = ("100610", "102816", "104416")
 MOVIE_RUNS = ("MOVIE1_7T_AP", "MOVIE2_7T_PA", "MOVIE3_7T_PA", "MOVIE4_7T_AP")
@@ -318,3 +318,29 @@ def _prepare_subject(cfg: Config, layout: HcpLayout, root: Path, subject: str, c
         np.save(out / f"bold_{split}.npy", responses[rows][:, mask].astype(np.float32))
     return {"n_vertices": int(len(mask)), "n_selected": int(mask.sum()), "n_unusable": int((~usable).sum()),
             "n_in_rois": int(in_rois.sum())}
+
+
+# ------------------------------------------------------------------------------------------- summaries
+def roi_vertex_counts(voxels: dict[str, pd.DataFrame], rois: tuple[str, ...] | list[str] = HCP_VISUAL_ROIS
+                      ) -> pd.DataFrame:
+    """Selected vertices per Glasser ROI (both hemispheres) and subject, with a ``total`` row.
+
+    ``voxels`` maps subject → its ``voxels.csv`` table (``label`` like ``L_V1``, boolean ``selected``); rows are
+    ``rois`` in the given order, columns the subjects (notebook 01's HCP counterpart of the reliability plot).
+    """
+    counts = {}
+    for subject, table in voxels.items():
+        chosen = table.loc[table["selected"].astype(bool), "label"].astype(str)
+        counts[subject] = chosen.str.split("_", n=1).str[-1].value_counts().reindex(list(rois), fill_value=0)
+    table = pd.DataFrame(counts, index=list(rois)).fillna(0).astype(int)
+    table.loc["total"] = table.sum()
+    table.index.name = "ROI"
+    return table
+
+
+def segment_summary(clips: pd.DataFrame) -> pd.DataFrame:
+    """One row per movie segment of a prepared clip table: run, first onset, clips and clips per split."""
+    counts = pd.crosstab(clips["segment"], clips["split"]).reindex(columns=["train", "test"], fill_value=0)
+    first = clips.groupby("segment", sort=False).agg(run=("run", "first"), onset_s=("onset_s", "min"),
+                                                    clips=("clip_id", "size"))
+    return first.join(counts).rename(columns={"train": "train clips", "test": "test clips"})

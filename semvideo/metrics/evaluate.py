@@ -29,7 +29,7 @@ from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
 
-__all__ = ["METRICS", "HIGHER_IS_BETTER", "PAPER_SEMVIDEO", "PAPER_TABLE3", "PAPER_TABLE6", "SHUFFLE_METHODS", "TABLE1_METHODS", "TABLE3_METHODS",
+__all__ = ["METRICS", "HIGHER_IS_BETTER", "PAPER_SEMVIDEO", "TABLE2_METRICS", "PAPER_TABLE2", "PAPER_TABLE3", "PAPER_TABLE6", "SHUFFLE_METHODS", "TABLE1_METHODS", "TABLE3_METHODS",
            "TABLE6_METHODS", "clip_scores",
            "ridge_reconstruction", "run_evaluation"]
 
@@ -38,6 +38,16 @@ METRICS = ("2-way-I", "2-way-V", "50-way-I", "50-way-V", "VIFI", "SSIM", "PSNR",
 HIGHER_IS_BETTER = {m: m != "EPE" for m in METRICS}
 #: The paper's SemVideo row of Table 1 (CC2017, mean over all test clips and three subjects).
 PAPER_SEMVIDEO = dict(zip(METRICS, (0.838, 0.865, 0.225, 0.264, 0.608, 0.321, 9.448, 0.849, 0.526, 4.788)))
+#: Table 2's columns (HCP 7T): the paper reports six of Table 1's ten metrics there.
+TABLE2_METRICS = ("2-way-I", "2-way-V", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE")
+#: The paper's Table 2 (HCP 7T, three subjects), reported values in TABLE2_METRICS order; NaN = "–" (not reported).
+PAPER_TABLE2 = {
+    "Nishimoto": (0.658, np.nan, 11.316, 0.645, np.nan, np.nan),
+    "Wen": (0.702, np.nan, 10.197, 0.727, np.nan, np.nan),
+    "Mind-video": (0.779, 0.769, 9.275, 0.793, 0.499, 9.29),
+    "Mind-Animator": (0.786, 0.778, 11.233, 0.829, 0.511, 7.08),
+    "SemVideo": (0.815, 0.796, 9.336, 0.858, 0.523, 4.05),
+}
 #: The paper's Table 3 (CC2017 ablations) and Table 6 (SemMiner's captioner), reported values.
 PAPER_TABLE3 = {
     "SemVideo": (0.826, 0.860, 0.211, 0.239, 0.590, 0.330, 9.626, 0.841, 0.502, 4.768),

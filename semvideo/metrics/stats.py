@@ -160,7 +160,8 @@ def significance_colours(pvalues: pd.DataFrame, reference_colour: str = "white")
 def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str = "{:.3f}", title: str = ""):
     """Draw a results table whose cells are coloured by p-value, like the paper's Table 1; returns the figure.
 
-    ``means`` and ``pvalues`` share index (methods) and columns (metrics).
+    ``means`` and ``pvalues`` share index (methods) and columns (metrics); NaN means are shown as "–" and NaN
+    p-values (the reference, reported rows) leave the cell white.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -168,7 +169,8 @@ def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str
     colours = significance_colours(pvalues.reindex_like(means))
     fig, ax = plt.subplots(figsize=(1.1 * len(means.columns) + 2.5, 0.35 * len(means) + 1.2))
     ax.set_axis_off()
-    table = ax.table(cellText=means.map(fmt.format).to_numpy(), cellColours=colours.to_numpy(),
+    text = means.map(lambda v: "–" if pd.isna(v) else fmt.format(v))  # NaN: not reported (a paper row)
+    table = ax.table(cellText=text.to_numpy(), cellColours=colours.to_numpy(),
                      rowLabels=list(means.index), colLabels=list(means.columns), loc="center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(8)

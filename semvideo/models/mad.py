@@ -189,6 +189,9 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         )
         self.norm_out = nn.GroupNorm(norm_groups, block_channels[-1])
         self.conv_out = nn.Conv2d(block_channels[-1], latent_channels, 3, padding=1)
+        # the mean training latent (C, H, W), set by `run_mad` before training: the decoder predicts each frame's
+        # departure from it, so an untrained model starts at the mean frame rather than at an arbitrary image
+        self.register_buffer("latent_mean", torch.zeros(latent_channels, latent_size, latent_size))
 
     def embed(self, bold: torch.Tensor) -> torch.Tensor:
         """bold: (B, V) z-scored responses → motion embeddings S (B, n, C0, h, w)."""
@@ -220,7 +223,7 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         x = self.mid_block(fused.flatten(0, 1))  # (B·n, C0, h, w)
         for block in self.up_blocks:
             x = block(x)  # attention within each frame, then ×2 upsampling in the last blocks
-        x = self.conv_out(F.silu(self.norm_out(x)))  # (B·n, 4, H, W)
+        x = self.conv_out(F.silu(self.norm_out(x))) + self.latent_mean  # (B·n, 4, H, W)
         return x.reshape(b, n, *x.shape[1:])
 
     def forward(self, bold: torch.Tensor, semantic: torch.Tensor | None = None) -> torch.Tensor:
@@ -414,6 +417,7 @@ def run_mad(cfg: Config) -> None:
             start = time.perf_counter()
             model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic_train.shape[-1],
                               use_semantic=variant == "full")
+            model.latent_mean.copy_(train_latents.mean(dim=(0, 1)))
             name = f"{subject}{suffix}"
             ckpt = _checkpoint_dir(paths.mad / "ckpt", name, cfg, vae, _train_semantic_path(cfg, paths, subject),
                                    data.root / subject / "bold_train.npy")

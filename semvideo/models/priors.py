@@ -445,6 +445,7 @@ def run_priors(cfg: Config) -> None:
         return
     report = {"sources": sources, "seconds": {}, "parameters": {}}
     vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
+    report["pretraining"] = _pretraining_reports(sources)
     evaluation, table, samples = evaluate_priors(cfg, vae, t2i, t2v)
     report.update(evaluation)
     from semvideo.io import atomic_path
@@ -454,6 +455,15 @@ def run_priors(cfg: Config) -> None:
     with atomic_path(paths.priors / "samples.npz") as tmp:
         np.savez(tmp, **samples)
     write_json(paths.priors / "report.json", report)
+
+
+def _pretraining_reports(sources: dict) -> dict:
+    """The ``report.json`` saved beside each configured prior folder by its one-off pre-training run (e.g.
+    ``semvideo/assets/twin_priors/report.json`` from ``config/twin_priors.yaml``), so that a run that loads
+    pre-trained priors still reports how they were made and how well they follow captions."""
+    folders = {Path(source).parent for source in sources.values() if source}
+    return {str(f / "report.json"): json.loads((f / "report.json").read_text())
+            for f in sorted(folders) if (f / "report.json").exists()}
 
 
 def _twin_priors(cfg: Config, folder: Path, report: dict):
@@ -468,36 +478,42 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         start = time.perf_counter()
         model = train()
         report["seconds"][name] = round(time.perf_counter() - start, 1)
+        return counted(name, model)
+
+    def counted(name, model):
         report["parameters"][name] = sum(q.numel() for q in model.parameters())
         return model
 
     def vae_fn():
+        torch.manual_seed(cfg.seed)  # the initial weights, so that a run is repeatable from its seed
         vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
         train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
                   cfg.seed)
         _save(vae, folder / "vae")
         return vae
 
-    vae = load_vae(cfg) if p.vae else timed("vae", vae_fn)
+    vae = counted("vae", load_vae(cfg)) if p.vae else timed("vae", vae_fn)
     latents = encode_frames(vae, frames)  # (N, n, C, h, w)
     anchor, holi = (load_embeddings(cfg, level, "train") for level in ("anchor", "holi"))
     uncond = unconditional_embedding(cfg, anchor.shape[-1])
 
     def t2i_fn():
+        torch.manual_seed(cfg.seed)
         unet = build_t2i_unet(latents.shape[-1], latents.shape[2], anchor.shape[-1], p.unet_width)
         train_t2i(unet, latents[:, 0], anchor, uncond, ckpt / "t2i", p.t2i_epochs, p.batch_size, p.lr, cfg.seed,
                   p.caption_dropout)
         _save(unet, folder / "t2i")
         return unet
 
-    t2i = load_t2i(cfg) if p.t2i else timed("t2i", t2i_fn)
+    t2i = counted("t2i", load_t2i(cfg)) if p.t2i else timed("t2i", t2i_fn)
 
     def t2v_fn():
+        torch.manual_seed(cfg.seed)
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
         train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
                   cfg.seed, p.caption_dropout)
         _save(unet, folder / "t2v")
         return unet
 
-    t2v = load_t2v(cfg) if p.motion_adapter else timed("t2v", t2v_fn)
+    t2v = counted("t2v", load_t2v(cfg)) if p.motion_adapter else timed("t2v", t2v_fn)
     return vae, t2i, t2v

@@ -457,6 +457,10 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
             save_npy(root / "pred" / f"{s}_{level}_{kind}{suffix}.npy", pred.astype(np.float32))
             acc = topk_accuracy(pred, targets["test"], ks=(1, 5))
             out[f"{s}/{level}/{kind}/{variant}"] = {"top1": acc[1], "top5": acc[5]}
+        if level == "motion" and variant == "pretrain" and cfg.mad.semantic_source == "predicted":
+            # MAD trains on decoded rather than true Z(C_motion): predict the training clips too
+            _, refined_train = predict(model, bold[s]["train"], s, sad.prior_sample_steps, cfg.seed)
+            save_npy(root / "pred" / f"{s}_{level}_refined_train.npy", refined_train.astype(np.float32))
     for f in (root / "ckpt" / level).rglob("epoch_*.pt"):  # the saved models supersede the checkpoints
         f.unlink()
     return out
@@ -469,7 +473,8 @@ def _fingerprint(cfg: Config) -> dict:
               for split in ("train", "test")]
     inputs += [paths.data / s / f"bold_{split}.npy" for s in cfg.subjects for split in ("train", "test")]
     code = b"".join(f.read_bytes() for f in (here, here.parents[1] / "train.py"))
-    return {"sad": cfg.sad.model_dump(), "seed": cfg.seed, "subjects": cfg.subjects,
+    return {"sad": cfg.sad.model_dump(), "mad_semantic_source": cfg.mad.semantic_source, "seed": cfg.seed,
+            "subjects": cfg.subjects,
             "code_sha256": hashlib.sha256(code).hexdigest(),
             "inputs": {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in inputs if f.exists()}}
 
@@ -491,7 +496,8 @@ def run_sad(cfg: Config) -> None:
 
     Writes ``sad/{level}/`` (pre-trained), ``sad/{level}_{subject}/`` (fine-tuned) and, for
     ``sad.single_subject_levels``, ``sad/{level}_{subject}_single/`` (no pre-training); predictions
-    ``sad/pred/{subject}_{level}_{mlp|refined}[_single].npy`` float32 (N_test, 77, D); loss logs
+    ``sad/pred/{subject}_{level}_{mlp|refined}[_single].npy`` float32 (N_test, 77, D) (with
+    ``mad.semantic_source: predicted`` also ``{subject}_motion_refined_train.npy`` for the training clips); loss logs
     ``sad/ckpt/<model>/losses.csv``; and ``sad/pred/done.json`` with top-1/top-5 retrieval, chance levels,
     training time and peak memory. A killed run resumes from its last epoch checkpoint (and reuses finished
     models); a change of the SAD config, seed, subjects, code or inputs starts over.

@@ -1,5 +1,7 @@
 # 01 · data: generate the twin (twin world only), preprocess the runs, and the notebook that shows them.
 
+from semvideo.data.hcp import uses_hcp_layout
+
 if CFG.world == "twin":
 
     rule generate_twin:
@@ -8,6 +10,8 @@ if CFG.world == "twin":
             cfg=CONFIG_PATH,
         output:
             directory(f"{RESULTS}/raw"),
+        benchmark:
+            f"{RESULTS}/benchmarks/generate_twin.tsv"
         log:
             f"{RESULTS}/logs/generate_twin.log",
         shell:
@@ -21,6 +25,8 @@ rule prepare:
         cfg=CONFIG_PATH,
     output:
         directory(f"{RESULTS}/data"),
+    benchmark:
+        f"{RESULTS}/benchmarks/prepare.tsv"
     log:
         f"{RESULTS}/logs/prepare.log",
     shell:
@@ -36,8 +42,12 @@ rule nb_01_preprocessing:
     output:
         nb=f"{RESULTS}/notebooks/01_preprocessing.ipynb",
         figures=[f"{FIGURES}/{name}" for name in (
-            ["twin_clips.png", "bold_vs_feature.png"] if CFG.world == "twin" else []) + [
-            "reliability.png", "voxel_counts.csv", "selected_vertices_surface.png"]],
+            ["twin_clips.png", "bold_vs_feature.png"] if CFG.world == "twin" else []) + (
+            ["roi_vertex_counts.png", "roi_vertex_counts.csv", "hcp_clip_timing.png", "hcp_segments.csv"]
+            if uses_hcp_layout(CFG) else ["reliability.png"]) + [
+            "voxel_counts.csv", "selected_vertices_surface.png"]],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_01_preprocessing.tsv"
     log:
         f"{RESULTS}/logs/01_preprocessing.log",
     shell:

@@ -14,6 +14,8 @@ rule caption:
         cfg=CONFIG_PATH,
     output:
         f"{RESULTS}/captions/captions.csv",
+    benchmark:
+        f"{RESULTS}/benchmarks/caption.tsv"
     log:
         f"{RESULTS}/logs/caption.log",
     shell:
@@ -28,6 +30,8 @@ rule embed:
         cfg=CONFIG_PATH,
     output:
         [f"{RESULTS}/embeddings/{level}_{split}.npy" for level in EMBED_LEVELS for split in ("train", "test")],
+    benchmark:
+        f"{RESULTS}/benchmarks/embed.tsv"
     log:
         f"{RESULTS}/logs/embed.log",
     shell:
@@ -46,6 +50,8 @@ rule nb_02_semminer:
         figures=[f"{FIGURES}/{name}" for name in (
             "fig7_caption_examples.png", "caption_lengths.png", "table4_caption_tokens.csv", "table4_caption_tokens.md",
             "table5_caption_similarity.csv", "table5_caption_similarity.md")],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_02_semminer.tsv"
     log:
         f"{RESULTS}/logs/02_semminer.log",
     shell:

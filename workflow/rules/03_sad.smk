@@ -17,6 +17,8 @@ rule train_sad:
         done=f"{RESULTS}/sad/pred/done.json",
         pred=[f"{RESULTS}/sad/pred/{subject}_{level}_{kind}.npy"
               for subject in CFG.subjects for level in SAD_LEVELS for kind in ("mlp", "refined")],
+    benchmark:
+        f"{RESULTS}/benchmarks/train_sad.tsv"
     log:
         f"{RESULTS}/logs/train_sad.log",
     shell:
@@ -34,6 +36,8 @@ rule nb_03_sad:
         figures=[f"{FIGURES}/{name}" for name in (
             "sad_loss_curves.png", "sad_retrieval.png", "sad_similarity.png", "sad_retrieval.csv",
             "sad_retrieval.md")],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_03_sad.tsv"
     log:
         f"{RESULTS}/logs/03_sad.log",
     shell:

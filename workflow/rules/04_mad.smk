@@ -20,6 +20,8 @@ rule train_mad:
               for kind in ("latents", "blurry")],
         losses=[f"{RESULTS}/mad/pred/{s}{v}_losses.csv" for s in CFG.subjects for v in MAD_VARIANTS],
         summary=f"{RESULTS}/mad/pred/done.json",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_mad.tsv"
     log:
         f"{RESULTS}/logs/train_mad.log",
     shell:
@@ -39,6 +41,8 @@ rule nb_04_mad:
         figures=[f"{FIGURES}/{name}" for name in (
             "mad_loss_curves.png", "mad_lambdas.csv", "mad_lambdas.md", "mad_blurry_examples.png",
             "mad_blurry_quality.png", "mad_blurry_quality.csv", "mad_blurry_quality.md")],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_04_mad.tsv"
     log:
         f"{RESULTS}/logs/04_mad.log",
     shell:

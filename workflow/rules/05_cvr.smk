@@ -1,5 +1,6 @@
 # 05 · CVR: the render's priors (twin: trained once on the training clips; real: SD 1.5 + AnimateDiff from the
-# hub), the render of the whole test set per subject, and the notebook with Figs. 1/4/9/11 and the viewer.
+# hub), the render of the whole test set per subject, and the notebook with Figs. 1/4/9/11 (Fig. 10 for a run in
+# the HCP 7T layout) and the viewer.
 #
 # train_priors is the expensive one-off target (DESIGN §4): its outputs are small safetensors folders that every
 # later rule reuses; it only reruns when its inputs change. Its checkpoints (priors/.ckpt/) are deliberately not
@@ -22,12 +23,15 @@ rule train_priors:
         **TWIN_PRIORS,
         report=f"{RESULTS}/priors/report.json",
         evaluation=PRIOR_REPORTS,
+    benchmark:
+        f"{RESULTS}/benchmarks/train_priors.tsv"
     log:
         f"{RESULTS}/logs/train_priors.log",
     shell:
         "python -m semvideo train-priors --config {CONFIG_PATH} > {log} 2>&1"
 
 
+from semvideo.data.hcp import uses_hcp_layout
 from semvideo.models.cvr import recon_path, render_jobs
 
 RECON = {job: str(recon_path(CFG, *job)) for job in render_jobs(CFG)}  # (method, subject) → recon/…/{subject}.npz
@@ -45,6 +49,8 @@ rule render:
         recon=[RECON[("SemVideo", s)] for s in CFG.subjects],
         variants=[path for (method, _), path in RECON.items() if method != "SemVideo"],
         timing=f"{RESULTS}/recon/timing.json",
+    benchmark:
+        f"{RESULTS}/benchmarks/render.tsv"
     log:
         f"{RESULTS}/logs/render.log",
     shell:
@@ -62,13 +68,16 @@ rule nb_05_cvr:
     output:
         nb=f"{RESULTS}/notebooks/05_cvr.ipynb",
         figures=[f"{FIGURES}/{name}.{ext}" for name in (
-            "fig1_reconstruction", "fig4_reconstructions", "fig9_reconstructions_subjects", "fig11_failure_cases")
+            ("fig10_reconstructions_hcp",) if uses_hcp_layout(CFG) else
+            ("fig1_reconstruction", "fig4_reconstructions", "fig9_reconstructions_subjects", "fig11_failure_cases"))
             for ext in ("png", "pdf")] + [f"{FIGURES}/cvr_render_time.{ext}" for ext in ("csv", "md")] + [
             f"{FIGURES}/cvr_strip_{s}.gif" for s in CFG.subjects] + ([
             f"{FIGURES}/{name}.{ext}" for name, exts in (("priors_summary", ("csv", "md")),
                                                          ("priors_caption_following", ("csv", "md")),
                                                          ("priors_samples", ("png", "pdf"))) for ext in exts]
             if CFG.world == "twin" else []),
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_05_cvr.tsv"
     log:
         f"{RESULTS}/logs/05_cvr.log",
     shell:

@@ -1,5 +1,7 @@
-# 06 · evaluation: train the twin's judges, score every method on every test clip, and Table 1.
+# 06 · evaluation: train the twin's judges, score every method on every test clip, and Table 1 (Table 2 for a run
+# in the HCP 7T layout).
 
+from semvideo.data.hcp import uses_hcp_layout
 from semvideo.models.cvr import ablation_subjects
 
 
@@ -10,6 +12,8 @@ rule train_judges:
         cfg=CONFIG_PATH,
     output:
         f"{RESULTS}/judges/summary.json",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_judges.tsv"
     log:
         f"{RESULTS}/logs/train_judges.log",
     shell:
@@ -25,6 +29,8 @@ rule evaluate:
     output:
         scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
         shuffle=[f"{RESULTS}/metrics/{s}_shuffle.csv" for s in ablation_subjects(CFG)],
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate.tsv"
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
@@ -39,9 +45,10 @@ rule nb_06_metrics:
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/06_metrics.ipynb",
-        figures=[f"{FIGURES}/{name}" for name in (
-            "table1.csv", "table1.md", "table1.png", "table1_pvalues.csv", "table1_per_subject.csv",
-            "table1_distributions.png")],
+        figures=[f"{FIGURES}/{table}{name}" for table in ["table2" if uses_hcp_layout(CFG) else "table1"]
+                 for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_06_metrics.tsv"
     log:
         f"{RESULTS}/logs/06_metrics.log",
     shell:

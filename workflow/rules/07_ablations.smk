@@ -14,6 +14,8 @@ rule nb_07_ablations:
         figures=[f"{FIGURES}/{name}" for name in (
             "table3.csv", "table3.md", "table3.png", "table3_pvalues.csv", "fig5_shuffle_test.png",
             "fig5_shuffle_test.pdf", "fig5_paired_ttests.csv", "table6.csv", "table6.md", "table6.png")],
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_07_ablations.tsv"
     log:
         f"{RESULTS}/logs/07_ablations.log",
     shell:

@@ -22,6 +22,8 @@ rule nb_08_interpretability:
             "roi_importance_vs_truth.csv", "roi_importance_vs_truth.md", "roi_importance_vs_truth.png",
         ] if CFG.world == "twin" else [])],
         table=f"{RESULTS}/interpret/roi_importance.csv",
+    benchmark:
+        f"{RESULTS}/benchmarks/nb_08_interpretability.tsv"
     log:
         f"{RESULTS}/logs/08_interpretability.log",
     shell:

@@ -1,0 +1,27 @@
+"""benchmarks/report.py: stage costs from Snakemake's benchmark files."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("bench_report", Path(__file__).parents[1] / "benchmarks" / "report.py")
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def test_costs_and_summary_from_benchmark_files(tmp_path):
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "train_sad.tsv").write_text(HEADER + "120.5\t0:02:00\t1400.0\t1\t1\t1\t0\t0\t90\t200.0\n")
+    (bench / "prepare.tsv").write_text(HEADER + "30.0\t0:00:30\t800.0\t1\t1\t1\t0\t0\t50\t25.0\n")
+    costs = report.rule_costs(tmp_path)
+    assert list(costs["rule"]) == ["train_sad", "prepare"]  # longest first
+    assert report.summary(costs) == {"total_wall_s": 150.5, "total_cpu_s": 225.0, "peak_rss_mb": 1400.0}
+
+
+def test_a_run_without_benchmarks_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="snakemake --cores 1 all"):
+        report.rule_costs(tmp_path)
