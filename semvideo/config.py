@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Config", "ConfigError", "load_config", "check_model_sources", "LEVELS"]
+__all__ = ["LEVELS", "Config", "ConfigError", "check_model_sources", "load_config"]
 
 #: The three semantic levels decoded by SAD (paper §3.1): first-frame appearance, motion, whole clip.
 LEVELS = ("anchor", "motion", "holi")
@@ -84,7 +84,7 @@ class TwinConfig(Section):
     rest_seconds: int = Field(20, ge=0)  #: hcp layout: rest before, between and after the movie segments
 
     @model_validator(mode="after")
-    def _one_fraction_per_subject(self) -> "TwinConfig":
+    def _one_fraction_per_subject(self) -> TwinConfig:
         if len(self.responsive_fraction) < self.n_subjects:
             raise ValueError(f"responsive_fraction lists {len(self.responsive_fraction)} values for "
                              f"{self.n_subjects} subjects")
@@ -256,7 +256,7 @@ class Config(Section):
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
-    def _twin_is_consistent(self) -> "Config":
+    def _twin_is_consistent(self) -> Config:
         hcp = self.world == "hcp" or (self.world == "twin" and self.twin.layout == "hcp")
         if hcp and not all(s.isdigit() for s in self.subjects):
             raise ValueError(f"the HCP layout names subjects by their HCP ids (e.g. 100610), got {self.subjects}")

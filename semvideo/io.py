@@ -8,14 +8,23 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-__all__ = ["InputError", "MissingInputError", "atomic_path", "atomic_dir", "write_json", "write_text", "save_npy",
-           "read_json"]
+__all__ = [
+    "InputError",
+    "MissingInputError",
+    "atomic_dir",
+    "atomic_path",
+    "read_json",
+    "save_npy",
+    "write_json",
+    "write_text",
+]
 
 
 class InputError(ValueError):

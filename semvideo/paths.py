@@ -20,7 +20,7 @@ from pathlib import Path
 
 from semvideo.config import Config
 
-__all__ = ["RunPaths", "DATA_ENV"]
+__all__ = ["DATA_ENV", "RunPaths"]
 
 #: Environment variable that points at real datasets when ``paths.data_root`` is not set.
 DATA_ENV = "SEMVIDEO_DATA"
@@ -33,7 +33,7 @@ class RunPaths:
     data_root: Path
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "RunPaths":
+    def from_config(cls, cfg: Config) -> RunPaths:
         root = cfg.results_dir
         if cfg.world == "twin":
             data_root = root / "raw"

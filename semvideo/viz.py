@@ -12,8 +12,15 @@ import pandas as pd
 
 from semvideo.io import atomic_path, write_text
 
-__all__ = ["save_figure", "save_table", "frame_strip", "plot_on_surface", "plot_clip_timing", "interactive_session",
-           "HEADLESS_ENV"]
+__all__ = [
+    "HEADLESS_ENV",
+    "frame_strip",
+    "interactive_session",
+    "plot_clip_timing",
+    "plot_on_surface",
+    "save_figure",
+    "save_table",
+]
 
 #: Set by the Snakemake notebook rules: no front end is attached, so interactive widgets are skipped.
 HEADLESS_ENV = "SEMVIDEO_HEADLESS"

@@ -2,8 +2,6 @@
 
 import shutil
 
-import numpy as np
-
 from semvideo.data.cc2017 import layout_for, run_path, stimulus_path
 from semvideo.data.check import check_cc2017
 from semvideo.data.cifti import read_dtseries, write_dtseries

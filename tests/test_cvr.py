@@ -9,7 +9,14 @@ from diffusers import AutoencoderKL, MotionAdapter, SparseControlNetModel, UNet2
 
 from semvideo.config import Config
 from semvideo.models import priors
-from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline, recon_path, render_jobs, run_render
+from semvideo.models.cvr import (
+    SemVideoPipeline,
+    clip_generators,
+    load_pipeline,
+    recon_path,
+    render_jobs,
+    run_render,
+)
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
 

@@ -39,8 +39,8 @@ def test_errors_name_the_file(tmp_path):
 
 def test_glasser_count_of_the_paper_rois_per_hemisphere():
     """The shipped atlas gives exactly the paper's 5,820 grayordinates: 2,933 left + 2,887 right."""
-    from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
     from semvideo.config import FmriConfig
+    from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
 
     atlas = load_glasser()
     left, right = atlas.select(HCP_VISUAL_ROIS, "L"), atlas.select(HCP_VISUAL_ROIS, "R")

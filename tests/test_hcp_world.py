@@ -1,7 +1,6 @@
 """The HCP 7T world: the movie-segment timing table, 1-s clips, the seeded 9:1 split, the 4-s lag, and the
 HCP-layout twin read back through the HCP reader and `prepare`."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -9,8 +8,8 @@ import pytest
 
 from semvideo.config import ConfigError, load_config
 from semvideo.data import hcp
-from semvideo.data.cifti import write_dtseries
 from semvideo.data.check import check_hcp
+from semvideo.data.cifti import write_dtseries
 from semvideo.data.video import write_video
 from tests.conftest import ROOT
 

@@ -8,20 +8,18 @@ from semvideo.io import atomic_dir, atomic_path, read_json, save_npy, write_json
 
 def test_failed_write_leaves_no_file_and_no_temp(tmp_path):
     target = tmp_path / "out.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_write_keeps_the_previous_version(tmp_path):
     target = tmp_path / "out.json"
     write_json(target, {"a": 1})
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("{broken")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("{broken")
+        raise RuntimeError("killed")
     assert read_json(target) == {"a": 1}
 
 
@@ -37,10 +35,9 @@ def test_atomic_dir_replaces_whole_folder(tmp_path):
     target = tmp_path / "model"
     with atomic_dir(target) as tmp:
         (tmp / "weights").write_text("v1")
-    with pytest.raises(RuntimeError):
-        with atomic_dir(target) as tmp:
-            (tmp / "weights").write_text("v2-partial")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "weights").write_text("v2-partial")
+        raise RuntimeError("killed")
     assert (target / "weights").read_text() == "v1"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from semvideo.data.prepared import PreparedData
-from semvideo.data.preprocess import clip_responses, detrend_zscore, repeat_reliability, select_voxels, trim_run
+from semvideo.data.preprocess import (
+    clip_responses,
+    detrend_zscore,
+    repeat_reliability,
+    select_voxels,
+    trim_run,
+)
 
 
 def test_detrend_removes_a_quartic_trend_exactly_and_zscores():

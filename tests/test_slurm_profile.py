@@ -22,7 +22,7 @@ REQUIRED = ("slurm_partition", "cpus_per_task", "mem_mb", "runtime")
 def rule_names() -> set[str]:
     """Every rule defined in workflow/rules/*.smk (the top-level `all` only collects files)."""
     return {name for path in (ROOT / "workflow" / "rules").glob("*.smk")
-            for name in re.findall(r"^\s*rule\s+(\w+)\s*:", path.read_text(), flags=re.M)}
+            for name in re.findall(r"^\s*rule\s+(\w+)\s*:", path.read_text(), flags=re.MULTILINE)}
 
 
 def profile() -> dict:
@@ -65,7 +65,7 @@ def _planned_resources(output: str) -> dict[str, dict[str, str]]:
     planned = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
         head = re.match(r"(?:local)?rule (\w+):", block)
-        found = re.search(r"^\s+resources: (.*)$", block, flags=re.M)
+        found = re.search(r"^\s+resources: (.*)$", block, flags=re.MULTILINE)
         if head and found:
             planned[head.group(1)] = dict(item.split("=", 1) for item in found.group(1).split(", "))
     return planned

@@ -6,9 +6,9 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from semvideo.metrics.stats import (
-    bootstrap_table,
     SIGNIFICANCE_BINS,
     bootstrap_pvalues,
+    bootstrap_table,
     paired_ttests,
     plot_significance_table,
     shuffle_test,

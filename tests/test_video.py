@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from semvideo.data.video import clip_frame_indices, read_frames, read_video, resize_frames, video_meta, write_video
+from semvideo.data.video import (
+    clip_frame_indices,
+    read_frames,
+    read_video,
+    resize_frames,
+    video_meta,
+    write_video,
+)
 
 
 def _moving_square(n=30, size=32):

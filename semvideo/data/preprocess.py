@@ -27,8 +27,14 @@ from semvideo.data.video import clip_frame_indices, read_frames, resize_frames
 from semvideo.io import InputError, atomic_dir
 from semvideo.paths import RunPaths
 
-__all__ = ["detrend_zscore", "trim_run", "clip_responses", "repeat_reliability", "select_voxels",
-           "prepare_dataset"]
+__all__ = [
+    "clip_responses",
+    "detrend_zscore",
+    "prepare_dataset",
+    "repeat_reliability",
+    "select_voxels",
+    "trim_run",
+]
 
 
 def detrend_zscore(run: np.ndarray, order: int = 4) -> np.ndarray:
@@ -173,4 +179,4 @@ def _prepare_subject(cfg: Config, layout: Layout, root: Path, subject: str, out:
         segments = [s for s, sp in layout.segments if sp == split]
         averaged = [np.mean([r for (s, _), r in responses.items() if s == seg], axis=0) for seg in segments]
         np.save(out / f"bold_{split}.npy", np.concatenate(averaged)[:, mask].astype(np.float32))
-    return {"n_vertices": int(len(mask)), "n_selected": int(mask.sum()), "n_unusable": int((~usable).sum())}
+    return {"n_vertices": len(mask), "n_selected": int(mask.sum()), "n_unusable": int((~usable).sum())}

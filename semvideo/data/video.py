@@ -12,7 +12,7 @@ import numpy as np
 
 from semvideo.io import InputError, MissingInputError, atomic_path
 
-__all__ = ["read_video", "read_frames", "write_video", "video_meta", "clip_frame_indices", "resize_frames"]
+__all__ = ["clip_frame_indices", "read_frames", "read_video", "resize_frames", "video_meta", "write_video"]
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float) -> Path:

@@ -29,9 +29,22 @@ from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
 
-__all__ = ["METRICS", "HIGHER_IS_BETTER", "PAPER_SEMVIDEO", "TABLE2_METRICS", "PAPER_TABLE2", "PAPER_TABLE3", "PAPER_TABLE6", "SHUFFLE_METHODS", "TABLE1_METHODS", "TABLE3_METHODS",
-           "TABLE6_METHODS", "clip_scores",
-           "ridge_reconstruction", "run_evaluation"]
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "METRICS",
+    "PAPER_SEMVIDEO",
+    "PAPER_TABLE2",
+    "PAPER_TABLE3",
+    "PAPER_TABLE6",
+    "SHUFFLE_METHODS",
+    "TABLE1_METHODS",
+    "TABLE2_METRICS",
+    "TABLE3_METHODS",
+    "TABLE6_METHODS",
+    "clip_scores",
+    "ridge_reconstruction",
+    "run_evaluation",
+]
 
 #: Table 1's columns, in the paper's order.
 METRICS = ("2-way-I", "2-way-V", "50-way-I", "50-way-V", "VIFI", "SSIM", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE")

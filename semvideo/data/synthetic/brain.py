@@ -23,8 +23,18 @@ from scipy.signal import fftconvolve
 from semvideo.config import TwinConfig
 from semvideo.data.atlas import N_CORTEX, load_glasser
 
-__all__ = ["FAMILIES", "GRID", "DIRECTIONS", "Brain", "sample_brain", "frame_features", "tr_average",
-           "bold_signal", "simulate_run", "lag_shift"]
+__all__ = [
+    "DIRECTIONS",
+    "FAMILIES",
+    "GRID",
+    "Brain",
+    "bold_signal",
+    "frame_features",
+    "lag_shift",
+    "sample_brain",
+    "simulate_run",
+    "tr_average",
+]
 
 FAMILIES = {
     "early": ("V1", "V2", "V3", "V4"),

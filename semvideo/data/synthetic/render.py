@@ -7,7 +7,7 @@ import numpy as np
 
 from semvideo.data.synthetic.world import object_state
 
-__all__ = ["COLOURS", "SHAPES", "render_clip", "background"]
+__all__ = ["COLOURS", "SHAPES", "background", "render_clip"]
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (40, 80, 230), "yellow": (240, 220, 40),
            "white": (245, 245, 245), "purple": (150, 60, 200), "orange": (250, 140, 30),

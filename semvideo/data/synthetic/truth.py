@@ -10,7 +10,7 @@ import pandas as pd
 
 from semvideo.data.synthetic.brain import FAMILIES
 
-__all__ = ["scene_graphs", "truth_vertices", "driving_signal", "selection_scores"]
+__all__ = ["driving_signal", "scene_graphs", "selection_scores", "truth_vertices"]
 
 
 def scene_graphs(raw: Path) -> dict[str, dict]:

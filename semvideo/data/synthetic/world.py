@@ -11,7 +11,7 @@ import numpy as np
 
 from semvideo.config import TwinConfig
 
-__all__ = ["sample_segment", "object_state", "TRANSLATIONS", "SPEEDS"]
+__all__ = ["SPEEDS", "TRANSLATIONS", "object_state", "sample_segment"]
 
 #: unit direction (dx, dy) of the translating motions (y grows downwards).
 TRANSLATIONS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}

@@ -13,8 +13,15 @@ from tqdm.auto import tqdm
 from semvideo.config import Config
 from semvideo.data.cc2017 import VOLUMES_AFTER_STIMULUS, layout_for, run_path, stimulus_path
 from semvideo.data.cifti import write_dtseries
-from semvideo.data.synthetic.brain import Brain, FAMILIES, bold_signal, frame_features, sample_brain, \
-    simulate_run, tr_average
+from semvideo.data.synthetic.brain import (
+    FAMILIES,
+    Brain,
+    bold_signal,
+    frame_features,
+    sample_brain,
+    simulate_run,
+    tr_average,
+)
 from semvideo.data.synthetic.render import background, render_clip
 from semvideo.data.synthetic.world import object_state, sample_segment
 from semvideo.data.video import write_video
