@@ -104,7 +104,9 @@ def _labels(clips: list[dict], clip_frames: int, twin) -> tuple[np.ndarray, np.n
     return category, colour
 
 
-def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: dict[str, dict]) -> None:
+def _subject_brain(cfg: Config, root: Path, index: int, subject: str):
+    """One simulated subject (either layout): its RNG, brain (ground truth saved), per-vertex scanner baseline
+    and signal amplitude, and grayordinates. Draws in a fixed order, so a subject is the same in any layout."""
     twin = cfg.twin
     rng = np.random.default_rng([cfg.seed, 2, index])
     brain = sample_brain(rng, twin, twin.responsive_fraction[index], len(twin.categories), len(twin.colours))
@@ -112,7 +114,12 @@ def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: 
     v = len(brain.vertices)
     baseline = rng.uniform(500, 1500, v)
     amplitude = rng.uniform(5, 15, v)
-    grayordinates = brain.vertices["grayordinate"].to_numpy()
+    return rng, brain, baseline, amplitude, brain.vertices["grayordinate"].to_numpy()
+
+
+def _write_subject(cfg: Config, root: Path, index: int, subject: str, features: dict[str, dict]) -> None:
+    twin = cfg.twin
+    rng, brain, baseline, amplitude, grayordinates = _subject_brain(cfg, root, index, subject)
     runs = []
     n_trs = int(round(twin.segment_seconds / twin.tr))
     for segment, split in tqdm(layout_for(cfg).segments, desc=f"{subject} runs", unit="segment"):
@@ -205,13 +212,7 @@ def _write_hcp_subject(cfg: Config, root: Path, index: int, subject: str, layout
     from semvideo.data import hcp
 
     twin = cfg.twin
-    rng = np.random.default_rng([cfg.seed, 2, index])
-    brain = sample_brain(rng, twin, twin.responsive_fraction[index], len(twin.categories), len(twin.colours))
-    _save_truth(root / "truth", subject, brain)
-    v = len(brain.vertices)
-    baseline = rng.uniform(500, 1500, v)
-    amplitude = rng.uniform(5, 15, v)
-    grayordinates = brain.vertices["grayordinate"].to_numpy()
+    rng, brain, baseline, amplitude, grayordinates = _subject_brain(cfg, root, index, subject)
     runs = []
     for run in tqdm(layout.runs, desc=f"{subject} runs", unit="run"):
         n_volumes = layout.n_volumes[run]
