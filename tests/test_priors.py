@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from diffusers import MotionAdapter, UNetMotionModel
+from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
 
 from semvideo.config import Config
 from semvideo.models import priors
@@ -135,3 +135,23 @@ def test_loaders_read_hub_layout_and_twin_folders(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert priors.unconditional_embedding(twin, 16).abs().sum() == 0  # the twin's empty caption
+
+
+def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
+    torch.manual_seed(0)
+    t2i = priors.build_t2i_unet(8, 4, 16, width=8)
+    source = tmp_path / "priors"
+    priors.build_vae(32, width=8).save_pretrained(source / "vae")
+    t2i.save_pretrained(source / "t2i")
+    priors.build_t2v_unet(t2i).save_pretrained(source / "t2v")
+    (source / "report.json").write_text("{}")
+    (source / "probe.csv").write_text("source\n")
+    priors.export_twin_priors(source, tmp_path / "assets")
+    size = lambda d, n: (d / n / "diffusion_pytorch_model.safetensors").stat().st_size
+    for name in ("t2i", "t2v"):
+        assert size(tmp_path / "assets", name) < 0.6 * size(source, name)  # float16 on disk
+    loaded = UNet2DConditionModel.from_pretrained(tmp_path / "assets" / "t2i")
+    weight, original = loaded.conv_in.weight, t2i.conv_in.weight
+    assert weight.dtype == torch.float32
+    torch.testing.assert_close(weight, original.half().float(), rtol=0, atol=0)  # only fp16 rounding
+    assert (tmp_path / "assets" / "vae" / "config.json").exists() and (tmp_path / "assets" / "report.json").exists()

@@ -57,6 +57,7 @@ __all__ = [
     "decode_latents",
     "encode_frames",
     "evaluate_priors",
+    "export_twin_priors",
     "load_scheduler",
     "load_sparsectrl",
     "load_t2i",
@@ -455,6 +456,23 @@ def run_priors(cfg: Config) -> None:
     with atomic_path(paths.priors / "samples.npz") as tmp:
         np.savez(tmp, **samples)
     write_json(paths.priors / "report.json", report)
+
+
+def export_twin_priors(source: Path, dest: Path) -> None:
+    """Copy a ``train-priors`` run's priors (``priors/`` of config/twin_priors.yaml) to where configs load them.
+
+    The VAE and the reports are copied as they are; the T2I and T2V UNets are stored in float16 (half the bytes;
+    ``from_pretrained`` loads them back into float32 parameters), each folder written atomically.
+    """
+    import shutil
+
+    source, dest = Path(source), Path(dest)
+    for name, cls in (("t2i", UNet2DConditionModel), ("t2v", UNetMotionModel)):
+        _save(cls.from_pretrained(source / name).half(), dest / name)
+    with atomic_dir(dest / "vae") as tmp:
+        shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
+    for report in ("report.json", "probe.csv"):
+        shutil.copyfile(source / report, dest / report)
 
 
 def _pretraining_reports(sources: dict) -> dict:
