@@ -18,14 +18,18 @@ def tiny_config(tmp: Path, **twin_overrides):
                        paths={"results": str(tmp / "results"), "figures": str(tmp / "figures")})
 
 
-@pytest.fixture(scope="session")
-def tiny_twin(tmp_path_factory):
-    """(config, RunPaths) of a generated and preprocessed tiny twin."""
+def generated_and_prepared(cfg):
+    """Generate the twin of ``cfg`` and preprocess it; returns (config, RunPaths)."""
     from semvideo.data.preprocess import prepare_dataset
     from semvideo.data.synthetic import generate_twin
     from semvideo.paths import RunPaths
 
-    cfg = tiny_config(tmp_path_factory.mktemp("twin"))
     generate_twin(cfg)
     prepare_dataset(cfg)
     return cfg, RunPaths.from_config(cfg)
+
+
+@pytest.fixture(scope="session")
+def tiny_twin(tmp_path_factory):
+    """(config, RunPaths) of a generated and preprocessed tiny twin."""
+    return generated_and_prepared(tiny_config(tmp_path_factory.mktemp("twin")))

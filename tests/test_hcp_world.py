@@ -11,7 +11,7 @@ from semvideo.data import hcp
 from semvideo.data.check import check_hcp
 from semvideo.data.cifti import write_dtseries
 from semvideo.data.video import write_video
-from tests.conftest import ROOT
+from tests.conftest import ROOT, generated_and_prepared
 
 
 # ------------------------------------------------------------------------------------------- timing table
@@ -135,14 +135,7 @@ def tiny_hcp_config(tmp):
 
 @pytest.fixture(scope="module")
 def hcp_twin(tmp_path_factory):
-    from semvideo.data.preprocess import prepare_dataset
-    from semvideo.data.synthetic import generate_twin
-    from semvideo.paths import RunPaths
-
-    cfg = tiny_hcp_config(tmp_path_factory.mktemp("hcp_twin"))
-    generate_twin(cfg)
-    prepare_dataset(cfg)
-    return cfg, RunPaths.from_config(cfg)
+    return generated_and_prepared(tiny_hcp_config(tmp_path_factory.mktemp("hcp_twin")))
 
 
 def test_twin_is_written_in_the_hcp_layout(hcp_twin):
