@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from semvideo.config import ConfigError, check_model_sources, load_config
+from semvideo.config import Config, ConfigError, check_model_sources, load_config
 from semvideo.io import InputError
 
 #: command → "module:function"; modules are imported only when their command runs.
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    apply_torch_threads(cfg)
     module_name, function_name = COMMANDS[args.command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
     try:
@@ -59,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def apply_torch_threads(cfg: Config) -> None:
+    """Give torch ``cfg.torch_threads`` intra-op threads (a sequential run on a small machine can use all its
+    cores inside each stage); leave torch alone when it is None."""
+    if cfg.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
 
 
 if __name__ == "__main__":

@@ -243,6 +243,9 @@ class Config(Section):
     seed: int = 0
     device: str = "cpu"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    #: torch intra-op threads of every compute stage; None keeps the scheduler's (Snakemake sets OMP_NUM_THREADS
+    #: to a job's threads, 1 under --cores 1)
+    torch_threads: int | None = Field(None, ge=1)
     subjects: list[str] = Field(default_factory=lambda: ["subject1", "subject2", "subject3"], min_length=1)
     paths: PathsConfig = PathsConfig()
     twin: TwinConfig = TwinConfig()

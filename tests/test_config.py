@@ -94,3 +94,21 @@ def test_real_worlds_need_a_data_root(tmp_path, monkeypatch):
         RunPaths.from_config(cfg)
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     assert RunPaths.from_config(cfg).data_root == tmp_path
+
+
+def test_torch_threads_is_applied_only_when_set():
+    import torch
+
+    from semvideo.__main__ import apply_torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        apply_torch_threads(Config(name="t", torch_threads=None))
+        assert torch.get_num_threads() == before
+        other = 1 if before != 1 else 2
+        apply_torch_threads(Config(name="t", torch_threads=other))
+        assert torch.get_num_threads() == other
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError):
+        Config(name="t", torch_threads=0)
