@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny twin world generated once per test session in a temp folder."""
+"""Shared fixtures: a tiny twin world generated once per test session in a temp folder, and the smoke-config
+runs of the whole Snakefile (tests/smoke_runs.py)."""
 
 from pathlib import Path
 
@@ -33,3 +34,11 @@ def generated_and_prepared(cfg):
 def tiny_twin(tmp_path_factory):
     """(config, RunPaths) of a generated and preprocessed tiny twin."""
     return generated_and_prepared(tiny_config(tmp_path_factory.mktemp("twin")))
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory):
+    """{"full": an uninterrupted smoke run, "killed": one killed during train_sad and rerun} (both finished)."""
+    from tests.smoke_runs import full_and_killed_runs
+
+    return full_and_killed_runs(tmp_path_factory)

@@ -1,26 +1,19 @@
 """Nothing is lost and nothing drifts (DESIGN §7): the smoke pipeline survives a kill and is repeatable.
 
-(a) kill-and-rerun: snakemake is stopped (SIGTERM to its process group) while ``train_sad`` is training, then
-    rerun with ``--rerun-incomplete``; the tables it ends with equal those of an uninterrupted run.
-(b) repeatability: two uninterrupted runs with the same seed write byte-identical tables.
-
-Three smoke runs in all, started together to use both cores: two uninterrupted runs (shared by (a) and (b)
-through a module-scoped fixture) and the one that is killed and rerun.
+The runs come from the session fixture ``smoke_runs`` (tests/smoke_runs.py): an uninterrupted run, and one
+stopped (SIGTERM to its process group) while ``train_sad`` is training and then rerun with
+``--rerun-incomplete``. Each run computes every stage itself, so byte-identical tables show both that the
+interrupted run lost nothing and that two runs with the same seed agree.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.test_pipeline_smoke import ROOT, smoke_config, snakemake_command
+from tests.smoke_runs import Run
 
 pytestmark = pytest.mark.slow
 
@@ -28,51 +21,6 @@ pytestmark = pytest.mark.slow
 #: for the others, the named timing columns are dropped before comparing (the rest must match byte for byte).
 TIMING_TABLES = {"cvr_render_time.csv", "cvr_render_time.md"}
 TIMING_COLUMNS = {"priors_summary": "train seconds"}
-#: Single-threaded BLAS / torch so runs sharing the two cores neither fight nor change reduction order.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-TIMEOUT = 900
-
-
-@dataclass
-class Run:
-    folder: Path
-    cfg: Path
-    name: str
-    process: subprocess.Popen | None = None
-
-    @property
-    def results(self) -> Path:
-        return self.folder / "results" / self.name
-
-    @property
-    def figures(self) -> Path:
-        return self.folder / "figures"
-
-    @property
-    def log(self) -> Path:
-        return self.folder / "snakemake.log"
-
-    def start(self, *args: str) -> Run:
-        with open(self.log, "a") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(snakemake_command(self.cfg, *args), cwd=ROOT, env=ENV, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def wait(self, timeout: float = TIMEOUT) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            raise
-
-    def tail(self) -> str:
-        return self.log.read_text()[-4000:]
-
-
-def new_run(tmp_path_factory, label: str) -> Run:
-    folder = tmp_path_factory.mktemp(label)
-    cfg, smoke = smoke_config(folder)
-    return Run(folder, cfg, smoke["name"])
 
 
 def tables(figures: Path) -> dict[str, bytes]:
@@ -100,59 +48,15 @@ def compare(got: Run, want: Run, what: str) -> None:
     assert not differ, f"tables differ {what}: {differ}"
 
 
-def kill_while_training(run: Run, watch: str = "sad/ckpt", timeout: float = TIMEOUT) -> float:
-    """Wait until a training checkpoint appears under ``results/<name>/<watch>``, then SIGTERM the whole
-    process group (snakemake and the training job); returns the seconds waited."""
-    start = time.monotonic()
-    while not any((run.results / watch).rglob("epoch_*.pt")):
-        if run.process.poll() is not None:
-            raise AssertionError(f"the run ended before {watch} had a checkpoint:\n{run.tail()}")
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"no checkpoint under {watch} after {timeout} s:\n{run.tail()}")
-        time.sleep(0.1)
-    os.killpg(run.process.pid, signal.SIGTERM)
-    try:
-        run.process.wait(120)
-    except subprocess.TimeoutExpired:  # snakemake did not shut down: make sure nothing keeps running
-        os.killpg(run.process.pid, signal.SIGKILL)
-        run.process.wait(30)
-    return time.monotonic() - start
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """{"a", "b"}: two uninterrupted smoke runs; "killed": a run killed during train_sad and then rerun."""
-    first, second = new_run(tmp_path_factory, "run_a"), new_run(tmp_path_factory, "run_b")
-    killed = new_run(tmp_path_factory, "run_killed")
-    first.start(), second.start(), killed.start()
-    try:
-        kill_while_training(killed)
-        killed.interrupted_rc = killed.process.returncode
-        killed.had_table1 = (killed.figures / "table1.csv").exists()
-        for run in (first, second):
-            assert run.wait() == 0, run.tail()
-        killed.log.write_text(killed.log.read_text() + "\n===== rerun =====\n")
-        if killed.start("--rerun-incomplete").wait() != 0 and "LockException" in killed.tail():
-            subprocess.run(snakemake_command(killed.cfg, "--unlock"), cwd=ROOT, env=ENV, check=True,
-                           capture_output=True)
-            killed.start("--rerun-incomplete").wait()
-        killed.rerun_rc = killed.process.returncode
-    finally:
-        for run in (first, second, killed):
-            if run.process is not None and run.process.poll() is None:
-                os.killpg(run.process.pid, signal.SIGKILL)
-    return {"a": first, "b": second, "killed": killed}
-
-
-def test_kill_during_training_then_rerun_gives_the_same_tables(runs):
-    killed, reference = runs["killed"], runs["a"]
+def test_kill_during_training_then_rerun_resumes(smoke_runs):
+    killed = smoke_runs["killed"]
     assert killed.interrupted_rc != 0 and not killed.had_table1, "the kill must stop the run before its end"
     assert killed.rerun_rc == 0, killed.tail()
     rerun_log = killed.log.read_text().split("===== rerun =====")[1]
     assert "rule train_sad:" in rerun_log, "the interrupted training job is rerun"
     assert "rule generate_twin:" not in rerun_log, "finished jobs are not redone"
-    compare(killed, reference, "after kill + rerun")
 
 
-def test_same_seed_gives_byte_identical_tables(runs):
-    compare(runs["b"], runs["a"], "between two runs with the same seed")
+def test_killed_and_uninterrupted_runs_write_byte_identical_tables(smoke_runs):
+    assert smoke_runs["full"].process.returncode == 0, smoke_runs["full"].tail()
+    compare(smoke_runs["killed"], smoke_runs["full"], "between a killed-and-rerun run and an uninterrupted one")
