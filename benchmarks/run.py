@@ -2,6 +2,7 @@
 
     python benchmarks/run.py --config config/default.yaml            # every stage once
     python benchmarks/run.py --config config/smoke.yaml --scaling    # + clips ×1/×2/×4, voxels, frames
+    python benchmarks/run.py --config config/smoke.yaml --scaling --sweeps clips voxels --max-factor 2
 
 Writes ``benchmarks/out/stages.csv`` (and ``scaling.csv`` with fitted exponents, ``scaling.png``).
 Each stage runs in a fresh process (``benchmarks/measure.py``), so its peak RSS is its own.
@@ -32,7 +33,7 @@ SWEEPS = [("clips", "twin.n_train_segments", [1, 2, 4]),
 
 
 def run_stage(stage: str, config: Path) -> dict:
-    done = subprocess.run([sys.executable, str(HERE / "measure.py"), stage, str(config)], cwd=ROOT,
+    done = subprocess.run([sys.executable, str(HERE / "measure.py"), stage, str(config)], cwd=ROOT, check=False,
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"stage {stage} failed on {config}:\n{done.stderr[-3000:]}")
@@ -64,12 +65,17 @@ def fit_exponent(sizes: np.ndarray, seconds: np.ndarray) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
-def run_scaling(base: Path, stages: list[str]) -> pd.DataFrame:
+def run_scaling(base: Path, stages: list[str], base_run: pd.DataFrame, sweeps: list[str],
+                max_factor: int) -> pd.DataFrame:
+    """Every stage at each factor of each sweep; factor 1 is ``base_run`` (the base config, run once)."""
     rows = []
     for label, key, factors in SWEEPS:
-        for factor in factors:
-            config = scaled_config(base, key, factor, f"{label}x{factor}")
-            for record in run_pipeline(config, stages).to_dict("records"):
+        if label not in sweeps:
+            continue
+        for factor in (f for f in factors if f <= max_factor):
+            run = base_run if factor == 1 else run_pipeline(scaled_config(base, key, factor, f"{label}x{factor}"),
+                                                              stages)
+            for record in run.to_dict("records"):
                 rows.append({"sweep": label, "factor": factor, **record})
     table = pd.DataFrame(rows)
     exponents = (table.groupby(["sweep", "stage"])
@@ -84,6 +90,9 @@ def main() -> None:
     parser.add_argument("--config", default="config/default.yaml", type=Path)
     parser.add_argument("--stages", nargs="*", default=STAGES)
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--sweeps", nargs="*", default=[label for label, _, _ in SWEEPS],
+                        choices=[label for label, _, _ in SWEEPS])
+    parser.add_argument("--max-factor", type=int, default=4, help="largest size multiplier of a sweep")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     stages = run_pipeline(args.config, args.stages)
@@ -91,7 +100,7 @@ def main() -> None:
     print(stages.to_string(index=False))
     print(f"total wall {stages['wall_s'].sum():.1f} s, peak RSS {stages['peak_rss_mib'].max():.0f} MiB")
     if args.scaling:
-        scaling = run_scaling(args.config, args.stages)
+        scaling = run_scaling(args.config, args.stages, stages, args.sweeps, args.max_factor)
         scaling.to_csv(OUT / "scaling.csv", index=False)
         plot_scaling(scaling, OUT / "scaling.png")
         print(scaling.drop_duplicates(["sweep", "stage"])[["sweep", "stage", "exponent"]].to_string(index=False))

@@ -43,7 +43,7 @@ from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
 from semvideo.metrics.pixel import ssim
 from semvideo.paths import RunPaths
-from semvideo.viz import frame_strip, interactive_session, save_figure, save_table
+from semvideo.viz import frame_strip, interactive_session, reconstruction_grid, save_figure, save_table
 
 cfg = load_config(config_path)
 paths, figures = RunPaths.from_config(cfg), cfg.figures_dir
@@ -116,20 +116,12 @@ per_clip
 # A run in the HCP 7T layout draws Fig. 10 instead: the same clips for the three HCP subjects.
 
 # %%
-def clip_rows(axes, subject, row):
-    """Four strips for one clip: truth | blurry | anchor | final."""
-    r = recon[subject]
-    label = f"{subject} · {test_ids[row]}"
-    for ax, frames, name in zip(axes, (truth[row], r["blurry"][row], r["anchor"][row][None], r["frames"][row]),
-                                ("truth", "blurry", "anchor", "final")):
-        frame_strip(ax, frames, f"{label} · {name}")
-
-
 def grid(pairs, name):
     """Reconstruction grid of (subject, test row) pairs, saved as PNG + PDF."""
-    fig, axes = plt.subplots(4 * len(pairs), 1, figsize=(1.1 * truth.shape[1], 4.6 * len(pairs)), squeeze=False)
-    for i, (subject, row) in enumerate(pairs):
-        clip_rows(axes[4 * i: 4 * i + 4, 0], subject, row)
+    blocks = [(f"{subject} · {test_ids[row]}", {"truth": truth[row], "blurry": recon[subject]["blurry"][row],
+                                                "anchor": recon[subject]["anchor"][row],
+                                                "final": recon[subject]["frames"][row]}) for subject, row in pairs]
+    fig = reconstruction_grid(blocks, frame_seconds=cfg.fmri.clip_seconds / truth.shape[1])
     save_figure(fig, figures, name)
     return fig
 

@@ -18,6 +18,7 @@ __all__ = [
     "interactive_session",
     "plot_clip_timing",
     "plot_on_surface",
+    "reconstruction_grid",
     "save_figure",
     "save_table",
 ]
@@ -60,6 +61,43 @@ def frame_strip(ax, frames: np.ndarray, title: str = "") -> None:
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=8, loc="left")
+
+
+#: The rows of one clip in a reconstruction grid (paper Figs. 1/4/9–11): the stimulus, MAD's blurry video,
+#: the anchor frame (under frame 1) and the final clip.
+RECONSTRUCTION_ROWS = ("truth", "blurry", "anchor", "final")
+
+
+def reconstruction_grid(blocks: list[tuple[str, dict[str, np.ndarray]]], frame_seconds: float | None = None):
+    """A grid of reconstructions in the paper's layout; returns the matplotlib figure.
+
+    ``blocks``: one (label, rows) per clip, rows = {"truth", "blurry", "final": uint8 (n, H, W, 3),
+    "anchor": uint8 (H, W, 3)}. Each block is four image rows × n frame columns, the anchor frame under frame 1
+    (the frame it conditions), row names on the left and the clip's label above; ``frame_seconds`` labels the
+    columns with their time in the clip.
+    """
+    import matplotlib.pyplot as plt
+
+    n = blocks[0][1]["truth"].shape[0]
+    fig, axes = plt.subplots(len(RECONSTRUCTION_ROWS) * len(blocks), n, figsize=(0.9 * n + 0.6, 3.7 * len(blocks)),
+                             squeeze=False, gridspec_kw={"hspace": 0.08, "wspace": 0.04})
+    for b, (label, rows) in enumerate(blocks):
+        for r, name in enumerate(RECONSTRUCTION_ROWS):
+            line = axes[len(RECONSTRUCTION_ROWS) * b + r]
+            frames = rows[name][None] if name == "anchor" else rows[name]
+            for col, ax in enumerate(line):
+                ax.set_xticks([]), ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                if col < len(frames):
+                    ax.imshow(frames[col])
+            line[0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+            if r == 0:
+                line[0].set_title(label, fontsize=9, loc="left", fontweight="bold")
+    if frame_seconds is not None:
+        for col, ax in enumerate(axes[-1]):
+            ax.set_xlabel(f"{col * frame_seconds:.2f} s", fontsize=7)
+    return fig
 
 
 def plot_on_surface(grayordinates: np.ndarray, values: np.ndarray, title: str, cmap: str = "viridis",

@@ -63,6 +63,21 @@ def test_contrastive_is_minimised_by_the_identity_pairing():
     assert identity < min(losses.values())
 
 
+def test_centred_contrastive_ignores_what_a_clip_shares():
+    g = torch.Generator().manual_seed(2)
+    target, pred = torch.randn(2, 4, 3, 2, 2, generator=g), torch.randn(2, 4, 3, 2, 2, generator=g)
+    scene = 50 * torch.randn(2, 1, 3, 2, 2, generator=g)  # one large frame shared by every frame of a clip
+    centred = bidirectional_frame_contrastive(pred, target, 0.1, centred=True)
+    assert bidirectional_frame_contrastive(pred + scene, target - scene, 0.1, centred=True).item() == \
+        pytest.approx(centred.item(), rel=1e-5)
+    # uncentred, the shared scene makes every frame look alike: the loss goes to chance, log n
+    assert bidirectional_frame_contrastive(pred + scene, target + scene, 0.1).item() == \
+        pytest.approx(math.log(4), abs=0.05)
+    losses = [bidirectional_frame_contrastive(target[:, list(p)] + scene, target, 0.1, centred=True).item()
+              for p in itertools.permutations(range(4))]
+    assert losses[0] < min(losses[1:]), "the true order is still the unique minimum"
+
+
 def test_mad_loss_adds_l1_and_weighted_contrastive():
     pred, target = torch.zeros(2, 3, 1, 2, 2), torch.ones(2, 3, 1, 2, 2)
     pred[:, :, 0, 0, 0] = torch.arange(3.0) + 1  # distinct non-zero frames so cosine is defined

@@ -243,7 +243,8 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         return self.decode(fused)
 
 
-def bidirectional_frame_contrastive(pred: torch.Tensor, target: torch.Tensor, temperature: float) -> torch.Tensor:
+def bidirectional_frame_contrastive(pred: torch.Tensor, target: torch.Tensor, temperature: float,
+                                    centred: bool = False) -> torch.Tensor:
     """Bidirectional frame-level contrastive loss, the second and third terms of eq. 13.
 
     Within each clip, predicted frame ê_i must be closer (cosine) to its own true frame e_i than to the clip's
@@ -257,13 +258,17 @@ def bidirectional_frame_contrastive(pred: torch.Tensor, target: torch.Tensor, te
     ----------
     pred, target : (B, n, ...) float tensors; each frame is flattened to one vector.
     temperature : τ > 0.
+    centred : compare frames after removing each clip's mean frame (of pred and of target separately), so that
+        sim() sees what tells the frames of a clip apart rather than the scene they share.
 
     Returns
     -------
     Scalar tensor (nats).
     """
-    p = F.normalize(pred.flatten(2), dim=-1)  # (B, n, d)
-    t = F.normalize(target.flatten(2), dim=-1)
+    pred, target = pred.flatten(2), target.flatten(2)  # (B, n, d)
+    if centred:
+        pred, target = pred - pred.mean(dim=1, keepdim=True), target - target.mean(dim=1, keepdim=True)
+    p, t = F.normalize(pred, dim=-1), F.normalize(target, dim=-1)
     logits = p @ t.transpose(1, 2) / temperature  # (B, n, n): [b, i, k] = sim(ê_i, e_k)/τ
     labels = torch.arange(pred.shape[1], device=pred.device).expand(pred.shape[0], -1)
     forward = F.cross_entropy(logits.flatten(0, 1), labels.flatten())  # ê → e
@@ -271,14 +276,14 @@ def bidirectional_frame_contrastive(pred: torch.Tensor, target: torch.Tensor, te
     return 0.5 * (forward + backward)
 
 
-def mad_loss(pred: torch.Tensor, target: torch.Tensor, contrastive_weight: float,
-             temperature: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def mad_loss(pred: torch.Tensor, target: torch.Tensor, contrastive_weight: float, temperature: float,
+             centred: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The MAD objective, eq. 13: mean absolute error + weight × bidirectional frame contrastive term.
 
     pred, target: (B, n, C, H, W) scaled latents. Returns the scalar loss and its (detached) parts for logging.
     """
     l1 = (pred - target).abs().mean()
-    contrastive = bidirectional_frame_contrastive(pred, target, temperature)
+    contrastive = bidirectional_frame_contrastive(pred, target, temperature, centred)
     total = l1 + contrastive_weight * contrastive
     return total, {"l1": l1.detach(), "contrastive": contrastive.detach()}
 
@@ -339,7 +344,7 @@ def train_mad(model: MotionAdaptationDecoder, cfg: Config, bold: np.ndarray, sem
 
     def step(model, batch, generator):
         x, z, e = batch
-        total, parts = mad_loss(model(x, z), e, m.contrastive_weight, m.temperature)
+        total, parts = mad_loss(model(x, z), e, m.contrastive_weight, m.temperature, m.contrastive_centred)
         return {"loss": total, **parts}
 
     return fit(model, step, (np.asarray(bold, dtype=np.float32), semantic, latents), ckpt_dir=ckpt_dir,
