@@ -177,7 +177,8 @@ class MadConfig(Section):
     batch_size: int = Field(64, ge=1)  #: clips per step (the paper's 20)
     contrastive_weight: float = Field(0.1, ge=0)  #: weight of eq. 13's contrastive terms relative to L1
     temperature: float = Field(0.1, gt=0)  #: τ of eq. 13
-    #: sim() of eq. 13 on frames minus their clip's mean frame (see mad.bidirectional_frame_contrastive)
+    #: sim() of eq. 13 on frames minus their clip's mean frame (see mad.bidirectional_frame_contrastive); on the
+    #: default twin it fits the training frames' order but lowers test SSIM and raises EPE (issue notes), so off
     contrastive_centred: bool = False
     semantic_source: Literal["true", "predicted"] = "true"  #: Z(C_motion) used while training
 

@@ -78,12 +78,14 @@ def reconstruction_grid(blocks: list[tuple[str, dict[str, np.ndarray]]], frame_s
     """
     import matplotlib.pyplot as plt
 
-    n = blocks[0][1]["truth"].shape[0]
-    fig, axes = plt.subplots(len(RECONSTRUCTION_ROWS) * len(blocks), n, figsize=(0.9 * n + 0.6, 3.7 * len(blocks)),
-                             squeeze=False, gridspec_kw={"hspace": 0.08, "wspace": 0.04})
+    n, per_block = blocks[0][1]["truth"].shape[0], len(RECONSTRUCTION_ROWS)
+    fig = plt.figure(figsize=(0.9 * n + 0.6, 3.9 * len(blocks)))
+    # per block its image rows, then a thin spacer row that keeps the next clip's label clear of this clip
+    heights = ([1.0] * per_block + [0.35]) * len(blocks)
+    spec = fig.add_gridspec(len(heights) - 1, n, height_ratios=heights[:-1], hspace=0.08, wspace=0.04)
     for b, (label, rows) in enumerate(blocks):
         for r, name in enumerate(RECONSTRUCTION_ROWS):
-            line = axes[len(RECONSTRUCTION_ROWS) * b + r]
+            line = [fig.add_subplot(spec[(per_block + 1) * b + r, col]) for col in range(n)]
             frames = rows[name][None] if name == "anchor" else rows[name]
             for col, ax in enumerate(line):
                 ax.set_xticks([]), ax.set_yticks([])
@@ -95,7 +97,7 @@ def reconstruction_grid(blocks: list[tuple[str, dict[str, np.ndarray]]], frame_s
             if r == 0:
                 line[0].set_title(label, fontsize=9, loc="left", fontweight="bold")
     if frame_seconds is not None:
-        for col, ax in enumerate(axes[-1]):
+        for col, ax in enumerate(fig.axes[-n:]):
             ax.set_xlabel(f"{col * frame_seconds:.2f} s", fontsize=7)
     return fig
 
