@@ -181,6 +181,9 @@ class MadConfig(Section):
     #: default twin it fits the training frames' order but lowers test SSIM and raises EPE (issue notes), so off
     contrastive_centred: bool = False
     semantic_source: Literal["true", "predicted"] = "true"  #: Z(C_motion) used while training
+    #: ê's frames kept to a polynomial of degree < rank in frame time (mad.temporal_basis_projection); None = n,
+    #: the paper's MAD. Rank 2 measured better on the default twin but still short of the mean frame's EPE (notes)
+    temporal_rank: int | None = Field(None, ge=1)
 
 
 class PriorsConfig(Section):

@@ -27,6 +27,7 @@ from semvideo.models.mad import (
     predict_mad,
     run_mad,
     target_latents,
+    temporal_basis_projection,
     train_mad,
 )
 from semvideo.models.priors import decode_latents
@@ -141,6 +142,37 @@ def test_without_semantics_the_caption_is_ignored():
 def test_bad_projection_size_names_the_key():
     with pytest.raises(ValueError, match="mad.proj_size"):
         tiny_model(proj_size=3)
+
+
+def test_temporal_basis_projection_keeps_low_order_trajectories_only():
+    n = 6
+    times = torch.linspace(-1, 1, n)
+    for rank in range(1, n + 1):
+        p = temporal_basis_projection(n, rank)
+        torch.testing.assert_close(p @ p, p, atol=1e-6, rtol=0)  # a projection …
+        torch.testing.assert_close(p, p.T, atol=1e-6, rtol=0)  # … orthogonal
+        assert torch.linalg.matrix_rank(p).item() == rank
+    torch.testing.assert_close(temporal_basis_projection(n, n), torch.eye(n), atol=1e-6, rtol=0)
+    torch.testing.assert_close(temporal_basis_projection(n, 1), torch.full((n, n), 1 / n), atol=1e-6, rtol=0)
+    line = 2.0 + 0.5 * times
+    wobble = torch.tensor([1.0, -1, 1, -1, 1, -1])
+    p2 = temporal_basis_projection(n, 2)
+    torch.testing.assert_close(p2 @ line, line, atol=1e-6, rtol=0)  # a linear drift passes unchanged
+    # the least-squares line through line + wobble: the wobble's own best line (slope −6/17.5 ≈ −0.343) remains
+    fit = torch.linalg.lstsq(torch.stack([torch.ones(n), times], 1), (line + wobble)[:, None]).solution
+    torch.testing.assert_close(p2 @ (line + wobble), fit[0] + fit[1] * times, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="mad.temporal_rank"):
+        temporal_basis_projection(n, 0)
+
+
+def test_temporal_rank_two_gives_frames_linear_in_time():
+    model = tiny_model(n_frames=4, temporal_rank=2).eval()
+    out = model(torch.randn(3, 10), torch.randn(3, 7, 6))  # (3, 4, 4, 4, 4)
+    second_difference = out[:, 2:] - 2 * out[:, 1:-1] + out[:, :-2]
+    assert second_difference.abs().max() < 1e-5
+    assert (out[:, -1] - out[:, 0]).abs().max() > 1e-3  # frames still differ: a drift, not a still
+    unconstrained = tiny_model(n_frames=4).eval()(torch.randn(3, 10), torch.randn(3, 7, 6))
+    assert (unconstrained[:, 2:] - 2 * unconstrained[:, 1:-1] + unconstrained[:, :-2]).abs().max() > 1e-3
 
 
 def test_save_pretrained_round_trip(tmp_path):

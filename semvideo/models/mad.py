@@ -60,6 +60,7 @@ __all__ = [
     "predict_mad",
     "run_mad",
     "target_latents",
+    "temporal_basis_projection",
     "train_mad",
 ]
 
@@ -155,13 +156,17 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         Dropout in the projection MLP.
     use_semantic : bool
         False gives the "w/o C_motion" variant (no cross-attention term).
+    temporal_rank : int or None
+        Keep ê's frames to a polynomial of degree < rank in time (:func:`temporal_basis_projection`); None = n,
+        the paper's unconstrained frames.
     """
 
     @register_to_config
     def __init__(self, n_voxels: int, n_frames: int = 6, proj_hidden: int = 256, mlp_dim: int = 512,
                  proj_channels: int = 32, proj_size: int = 4, block_channels: tuple[int, ...] = (32, 16, 8),
                  latent_channels: int = 4, latent_size: int = 16, text_dim: int = 384, head_dim: int = 8,
-                 norm_groups: int = 8, dropout: float = 0.1, use_semantic: bool = True):
+                 norm_groups: int = 8, dropout: float = 0.1, use_semantic: bool = True,
+                 temporal_rank: int | None = None):
         super().__init__()
         n_up = _n_upsamples(latent_size, proj_size, len(block_channels))
         width = block_channels[0]
@@ -192,6 +197,8 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         # the mean training latent (C, H, W), set by `run_mad` before training: the decoder predicts each frame's
         # departure from it, so an untrained model starts at the mean frame rather than at an arbitrary image
         self.register_buffer("latent_mean", torch.zeros(latent_channels, latent_size, latent_size))
+        self.register_buffer("temporal_projection", temporal_basis_projection(n_frames, temporal_rank or n_frames),
+                             persistent=False)
 
     def embed(self, bold: torch.Tensor) -> torch.Tensor:
         """bold: (B, V) z-scored responses → motion embeddings S (B, n, C0, h, w)."""
@@ -224,7 +231,8 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         for block in self.up_blocks:
             x = block(x)  # attention within each frame, then ×2 upsampling in the last blocks
         x = self.conv_out(F.silu(self.norm_out(x))) + self.latent_mean  # (B·n, 4, H, W)
-        return x.reshape(b, n, *x.shape[1:])
+        x = x.reshape(b, n, *x.shape[1:])
+        return torch.einsum("ij,bj...->bi...", self.temporal_projection, x)  # identity unless temporal_rank < n
 
     def forward(self, bold: torch.Tensor, semantic: torch.Tensor | None = None) -> torch.Tensor:
         """Predict ê (eqs. 8–12).
@@ -297,6 +305,20 @@ def _n_upsamples(latent_size: int, proj_size: int, n_blocks: int) -> int:
     return n_up
 
 
+def temporal_basis_projection(n: int, rank: int) -> torch.Tensor:
+    """(n, n) float32 orthogonal projection onto polynomials of degree < ``rank`` in frame time.
+
+    Applied along the frame axis it replaces each latent pixel's trajectory over the clip's n frames by its
+    least-squares polynomial fit of degree rank − 1 (rank 1: the clip's mean frame; rank 2: mean + linear
+    drift), so frame-to-frame changes are smooth in time. Rank n is the identity (the paper's MAD).
+    """
+    if not 1 <= rank <= n:
+        raise ValueError(f"mad.temporal_rank must be between 1 and frames_per_clip ({n}); got {rank}")
+    times = torch.linspace(-1.0, 1.0, n, dtype=torch.float64)
+    basis, _ = torch.linalg.qr(torch.vander(times, rank, increasing=True))  # (n, rank) orthonormal columns
+    return (basis @ basis.T).float()
+
+
 def _sinusoidal(n: int, dim: int) -> torch.Tensor:
     """(n, dim) float32 sinusoidal position codes (Vaswani et al.), frame index as position."""
     position = torch.arange(n, dtype=torch.float32)[:, None]
@@ -322,7 +344,7 @@ def build_mad(cfg: Config, n_voxels: int, latent_shape: tuple[int, int, int], te
             n_voxels=n_voxels, n_frames=cfg.fmri.frames_per_clip, proj_hidden=m.hidden_dim, mlp_dim=m.mlp_dim,
             proj_channels=m.proj_channels, proj_size=m.proj_size, block_channels=tuple(m.block_channels),
             latent_channels=channels, latent_size=size, text_dim=text_dim, head_dim=m.head_dim,
-            norm_groups=m.norm_groups, dropout=m.dropout, use_semantic=use_semantic)
+            norm_groups=m.norm_groups, dropout=m.dropout, use_semantic=use_semantic, temporal_rank=m.temporal_rank)
 
 
 def train_mad(model: MotionAdaptationDecoder, cfg: Config, bold: np.ndarray, semantic: torch.Tensor,
