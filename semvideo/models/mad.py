@@ -197,8 +197,9 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         # the mean training latent (C, H, W), set by `run_mad` before training: the decoder predicts each frame's
         # departure from it, so an untrained model starts at the mean frame rather than at an arbitrary image
         self.register_buffer("latent_mean", torch.zeros(latent_channels, latent_size, latent_size))
-        self.register_buffer("temporal_projection", temporal_basis_projection(n_frames, temporal_rank or n_frames),
-                             persistent=False)
+        rank = temporal_rank or n_frames
+        projection = temporal_basis_projection(n_frames, rank)  # validates the rank even when it is n
+        self.register_buffer("temporal_projection", projection if rank < n_frames else None, persistent=False)
 
     def embed(self, bold: torch.Tensor) -> torch.Tensor:
         """bold: (B, V) z-scored responses → motion embeddings S (B, n, C0, h, w)."""
@@ -232,7 +233,9 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
             x = block(x)  # attention within each frame, then ×2 upsampling in the last blocks
         x = self.conv_out(F.silu(self.norm_out(x))) + self.latent_mean  # (B·n, 4, H, W)
         x = x.reshape(b, n, *x.shape[1:])
-        return torch.einsum("ij,bj...->bi...", self.temporal_projection, x)  # identity unless temporal_rank < n
+        if self.temporal_projection is None:  # the paper's unconstrained frames
+            return x
+        return torch.einsum("ij,bj...->bi...", self.temporal_projection, x)
 
     def forward(self, bold: torch.Tensor, semantic: torch.Tensor | None = None) -> torch.Tensor:
         """Predict ê (eqs. 8–12).
