@@ -1,11 +1,14 @@
-"""What a finished default-twin run (results/twin) allows the blurry video's EPE to reach, three ways:
+"""What a finished default-twin run (results/twin) allows the blurry video's EPE to reach, four ways:
 
 1. decodability: held-out accuracy of a logistic regression from a subject's test BOLD to each scene attribute
    (motion, speed, category, colour, background), against the majority class;
 2. shrinkage: EPE of MAD's blurry video when each frame's departure from its clip's mean frame is scaled by α
    (α = 0 is a still, α = 1 MAD as trained): if EPE grows with α, MAD's frame-to-frame change carries no flow;
 3. oracle motion: a still (the true first frame, or MAD's clip-mean frame) moved by the scene graph's *true*
-   motion, either as a whole frame or only inside the object's (true, blurred) mask.
+   motion, either as a whole frame or only inside the object's (true, blurred) mask;
+4. decoded flow: MAD's flow readout (semvideo.models.flow: ridge from BOLD to the truth's own Farneback flow,
+   small vectors set to zero, α and threshold chosen on held-out training clips) scored in the flow domain, and
+   MAD's clip-mean latent moved along the *true* flow (the readout's ceiling as a video).
 
     python benchmarks/mad_ceiling.py [subject1]
 
@@ -17,6 +20,7 @@ import sys
 
 import cv2
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 
 from semvideo.config import load_config
@@ -25,7 +29,9 @@ from semvideo.data.synthetic.render import _object_mask
 from semvideo.data.synthetic.truth import scene_graphs
 from semvideo.data.synthetic.world import object_state
 from semvideo.data.video import clip_frame_indices
-from semvideo.metrics.temporal import epe
+from semvideo.metrics.temporal import epe, flow_error
+from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
+from semvideo.models.priors import decode_latents, load_vae
 from semvideo.paths import RunPaths
 
 ATTRIBUTES = ("motion", "speed", "category", "colour", "background")
@@ -74,6 +80,21 @@ def moved(still: np.ndarray, graph: dict, frame_times: np.ndarray, object_only: 
     return np.clip(np.stack(frames), 0, 255).round().astype(np.uint8)
 
 
+def decoded_flow(data: PreparedData, subject: str, clip_latent: np.ndarray, vae, truth: np.ndarray) -> dict:
+    """The flow readout (semvideo.models.flow) in the flow domain, and MAD's clip latent moved by the true flow."""
+    flows = {split: stimulus_flows(np.asarray(data.frames(split))) for split in ("train", "test")}
+    bold = {split: np.asarray(data.bold(subject, split)) for split in ("train", "test")}
+    readout = fit_flow_readout(bold["train"], flows["train"])
+    best = readout.scores.loc[readout.scores["held_out_epe"].idxmin()]
+    moved = decode_latents(vae, torch.from_numpy(move_latents(clip_latent, flows["test"])))
+    return {"alpha_per_clip": readout.alpha, "threshold": readout.threshold,
+            "held_out_flow_epe": round(float(best["held_out_epe"]), 4),
+            "held_out_flow_epe_zero": round(float(best["zero_flow_epe"]), 4),
+            "test_flow_epe": round(flow_error(flows["test"], readout.predict(bold["test"])), 4),
+            "test_flow_epe_zero": round(flow_error(flows["test"], 0.0), 4),
+            "video_epe_true_flow": float(epe(truth, moved).mean())}
+
+
 def main(subject: str = "subject1") -> dict:
     cfg = load_config("config/default.yaml")
     data, paths = PreparedData.from_config(cfg), RunPaths.from_config(cfg)
@@ -81,8 +102,11 @@ def main(subject: str = "subject1") -> dict:
     truth = np.asarray(data.frames("test"))
     ids = data.split_clips("test").clip_id.tolist()
     mean_frame = np.asarray(data.frames("train")).mean(axis=(0, 1)).round().astype(np.uint8)
-    blurry = np.load(paths.mad / "pred" / f"{subject}_blurry.npy").astype(np.float32)
+    own = paths.mad / "pred" / f"{subject}_frame_blurry.npy"  # MAD's own frames when the flow readout moved ê
+    blurry = np.load(own if own.exists() else paths.mad / "pred" / f"{subject}_blurry.npy").astype(np.float32)
     still = blurry.mean(axis=1, keepdims=True)
+    latents = np.load(paths.mad / "pred" / f"{subject}_latents.npy")
+    clip_latent = latents[:, 0] if own.exists() else latents.mean(axis=1)  # the readout's frame 0 is the clip mean
     shrinkage = {alpha: float(epe(truth, np.clip(still + alpha * (blurry - still), 0, 255).round()
                                   .astype(np.uint8)).mean()) for alpha in (0.0, 0.5, 1.0)}
     frame_times = clip_frame_indices(0, cfg.fmri.clip_seconds, cfg.twin.fps, cfg.fmri.frames_per_clip) / cfg.twin.fps
@@ -92,7 +116,8 @@ def main(subject: str = "subject1") -> dict:
                                          for k, c in enumerate(ids)])).mean())
               for name, s in stills.items() for object_only in (False, True)}
     return {"subject": subject, "epe_mean_frame": float(epe(truth, np.broadcast_to(mean_frame, truth.shape)).mean()),
-            "decodability": decodability(data, graphs, subject), "epe_shrinkage": shrinkage, "epe_oracle_motion": oracle}
+            "decodability": decodability(data, graphs, subject), "epe_shrinkage": shrinkage, "epe_oracle_motion": oracle,
+            "decoded_flow": decoded_flow(data, subject, clip_latent, load_vae(cfg), truth)}
 
 
 if __name__ == "__main__":

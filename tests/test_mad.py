@@ -306,8 +306,9 @@ def fake_run(cfg, n_train=8, n_test=4, n_voxels=10):
     tiny_vae().save_pretrained(root / "priors" / "vae")
 
 
-def test_run_mad_writes_the_contract(tmp_path):
-    cfg = write_config(tmp_path, epochs=1)
+@pytest.mark.parametrize("flow_readout", [False, True])
+def test_run_mad_writes_the_contract(tmp_path, flow_readout):
+    cfg = write_config(tmp_path, epochs=1, flow_readout=flow_readout)
     fake_run(cfg)
     run_mad(cfg)
     mad = cfg.results_dir / "mad"
@@ -321,11 +322,19 @@ def test_run_mad_writes_the_contract(tmp_path):
         assert loaded.config.use_semantic == (suffix == "")
         semantic = None if suffix else np.load(cfg.results_dir / "sad/pred/subject1_motion_refined.npy")
         bold = np.load(cfg.results_dir / "data/subject1/bold_test.npy")
-        np.testing.assert_allclose(predict_mad(loaded, bold, semantic), latents, rtol=1e-5, atol=1e-6)
+        e_hat = predict_mad(loaded, bold, semantic)
+        if flow_readout:  # ê starts from MAD's clip-mean latent; MAD's own frames are kept decoded beside it
+            np.testing.assert_allclose(latents[:, 0], e_hat.mean(axis=1), rtol=1e-5, atol=1e-6)
+            assert np.load(mad / "pred" / f"subject1{suffix}_frame_blurry.npy").shape == blurry.shape
+        else:
+            np.testing.assert_allclose(e_hat, latents, rtol=1e-5, atol=1e-6)
+            assert not (mad / "pred" / f"subject1{suffix}_frame_blurry.npy").exists()
     assert np.load(mad / "latents_train.npy").shape == (8, 3, 4, 4, 4)
     summary = json.loads((mad / "pred" / "done.json").read_text())
     assert set(summary["subjects"]["subject1"]) == {"full", "nosem"}
+    assert ("subject1" in summary.get("flow_readout", {})) == flow_readout
     assert summary["subjects"]["subject1"]["full"]["lambda_spat"] != 1.0  # λ were trained
+    assert (mad / "pred" / "subject1_flow_readout.csv").exists() == flow_readout
 
 
 def test_run_mad_missing_sad_prediction_names_the_file(tmp_path):

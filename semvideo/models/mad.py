@@ -422,10 +422,18 @@ def run_mad(cfg: Config) -> None:
         {subject}{suffix}/                 save_pretrained folder (suffix "" full, "_nosem" w/o C_motion)
         ckpt/{subject}{suffix}-{key}/      per-epoch checkpoints (resume; key = fingerprint of the inputs)
         pred/{subject}{suffix}_losses.csv  one row per optimiser step: epoch, step, lr, loss, l1, contrastive
-        pred/{subject}{suffix}_latents.npy float32 (N_test, n, C, h, w): ê
+        pred/{subject}{suffix}_latents.npy float32 (N_test, n, C, h, w): ê (what the render starts from)
         pred/{subject}{suffix}_blurry.npy  uint8 (N_test, n, H, W, 3): VAE-decoded ê
         pred/done.json                     λ values, final losses, sizes, timings per subject and variant
+                                           (and the flow readout's α and threshold per subject)
+
+    With ``mad.flow_readout`` (:mod:`semvideo.models.flow`), ê is MAD's clip-mean latent moved along the flow
+    decoded from the subject's BOLD, and two more files keep the rest::
+
+        pred/{subject}{suffix}_frame_blurry.npy  uint8: VAE-decoded per-frame ê of MAD itself (the paper's)
+        pred/{subject}_flow_readout.csv          held-out EPE of every (alpha, threshold) tried
     """
+    from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
     from semvideo.models.priors import decode_latents, load_vae
 
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
@@ -436,6 +444,7 @@ def run_mad(cfg: Config) -> None:
     latents = {split: target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
                for split in ("train", "test")}
     train_latents = torch.from_numpy(latents["train"])
+    flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout else None
     summary = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}
     for subject in cfg.subjects:
         bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
@@ -443,6 +452,13 @@ def run_mad(cfg: Config) -> None:
         semantic_test = _load_embedding(_test_semantic_path(paths, subject))
         _check_rows(subject, bold, semantic_train, semantic_test, latents)
         summary["subjects"][subject] = {}
+        test_flows = None
+        if cfg.mad.flow_readout:
+            readout = fit_flow_readout(bold["train"], flows_train, cfg.mad.flow_block, seed=cfg.seed)
+            test_flows = readout.predict(bold["test"])
+            with atomic_path(paths.mad / "pred" / f"{subject}_flow_readout.csv") as tmp:
+                readout.scores.to_csv(tmp, index=False)
+            summary.setdefault("flow_readout", {})[subject] = {"alpha": readout.alpha, "threshold": readout.threshold}
         for variant, suffix in VARIANTS.items():
             start = time.perf_counter()
             model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic_train.shape[-1],
@@ -457,6 +473,10 @@ def run_mad(cfg: Config) -> None:
             with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
                 log.to_csv(tmp, index=False)
             e_hat = predict_mad(model, bold["test"], semantic_test if variant == "full" else None)
+            if test_flows is not None:
+                frame_blurry = decode_latents(vae, torch.from_numpy(e_hat))
+                save_npy(paths.mad / "pred" / f"{name}_frame_blurry.npy", frame_blurry)
+                e_hat = move_latents(e_hat.mean(axis=1), test_flows)
             save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
             save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
             summary["subjects"][subject][variant] = _summary(model, log, time.perf_counter() - start)

@@ -1,5 +1,6 @@
 # 04 · MAD: train the Motion Adaptation Decoder (and its "w/o C_motion" variant) per subject, predict the test
-# set's motion latents ê, decode them to blurry videos; the notebook shows losses, λ and blurry-video quality.
+# set's motion latents ê (moved along the BOLD-decoded stimulus flow when mad.flow_readout is on), decode them to
+# blurry videos; the notebook shows losses, λ and blurry-video quality.
 #
 # Checkpoints and loss logs (mad/ckpt/) are deliberately not declared outputs: Snakemake deletes declared
 # outputs before it reruns a job, and the checkpoints are what lets a killed run resume.
@@ -13,7 +14,7 @@ rule train_mad:
         motion=f"{RESULTS}/embeddings/motion_train.npy",
         sad=[f"{RESULTS}/sad/pred/{s}_motion_refined.npy" for s in CFG.subjects],
         vae=[] if CFG.priors.vae else f"{RESULTS}/priors/vae",
-        lib=library("models/mad.py", "models/priors.py", "train.py"),
+        lib=library("models/mad.py", "models/flow.py", "models/priors.py", "train.py"),
         cfg=CONFIG_PATH,
     output:
         pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_VARIANTS
@@ -34,13 +35,14 @@ rule nb_04_mad:
         pred=rules.train_mad.output.pred,
         losses=rules.train_mad.output.losses,
         summary=rules.train_mad.output.summary,
-        lib=library("models/mad.py", "metrics", "viz.py"),
+        lib=library("models/mad.py", "models/flow.py", "metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/04_mad.ipynb",
         figures=[f"{FIGURES}/{name}" for name in (
             "mad_loss_curves.png", "mad_lambdas.csv", "mad_lambdas.md", "mad_blurry_examples.png",
-            "mad_blurry_quality.png", "mad_blurry_quality.csv", "mad_blurry_quality.md")],
+            "mad_blurry_quality.png", "mad_blurry_quality.csv", "mad_blurry_quality.md", "mad_blurry_verdict.csv",
+            "mad_blurry_verdict.md")],
     benchmark:
         f"{RESULTS}/benchmarks/nb_04_mad.tsv"
     log:
