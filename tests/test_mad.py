@@ -343,3 +343,12 @@ def test_run_mad_missing_sad_prediction_names_the_file(tmp_path):
     (cfg.results_dir / "sad" / "pred" / "subject1_motion_refined.npy").unlink()
     with pytest.raises(FileNotFoundError, match="subject1_motion_refined.npy.*train-sad"):
         run_mad(cfg)
+
+
+def test_checkpoints_are_keyed_on_training_settings_not_on_the_flow_readout(tmp_path):
+    vae, source = tiny_vae(), tmp_path / "bold_train.npy"
+    np.save(source, np.zeros((2, 3), np.float32))
+    key = lambda **mad: mad_module._checkpoint_dir(tmp_path / "ckpt", "subject1", write_config(tmp_path, **mad),
+                                                   vae, source)
+    assert key(flow_readout=True) == key(flow_readout=False, flow_block=2)
+    assert key(epochs=3) != key(epochs=2)

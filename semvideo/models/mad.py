@@ -486,11 +486,12 @@ def run_mad(cfg: Config) -> None:
 def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
     """``root/{name}-{key}``: a killed run resumes only with the same config, VAE and input files.
 
-    The key hashes ``cfg.mad``, the seed, the VAE's weights and each input file's size and modification time;
+    The key hashes ``cfg.mad`` (but the flow readout's keys), the seed, the VAE's weights and each input file's size and modification time;
     checkpoints of other keys for ``name`` are stale and are removed.
     """
     stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in inputs]
-    key = _sha1(json.dumps([cfg.mad.model_dump(), cfg.seed, _vae_fingerprint(vae), stats]).encode())[:10]
+    training = cfg.mad.model_dump(exclude={"flow_readout", "flow_block"})  # the readout never touches training
+    key = _sha1(json.dumps([training, cfg.seed, _vae_fingerprint(vae), stats]).encode())[:10]
     for old in root.glob(f"{name}-*"):
         if old.name != f"{name}-{key}":
             shutil.rmtree(old)
