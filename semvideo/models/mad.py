@@ -20,6 +20,9 @@ ablation.
 Training targets are E(V): the VAE encoder's latent *mean* (no sampling, so targets are deterministic) times
 the VAE's ``scaling_factor`` (0.18215 for SD 1.5), i.e. the latents a diffusion prior sees. The loss is L1 plus
 the bidirectional frame-level contrastive term of eq. 13.
+
+The stage (:func:`run_mad`) can replace MAD's frame-to-frame change by the stimulus flow decoded from the BOLD
+(``mad.flow_readout``, :mod:`semvideo.models.flow`): ê is then MAD's clip-mean latent moved along that flow.
 """
 
 from __future__ import annotations
@@ -486,8 +489,9 @@ def run_mad(cfg: Config) -> None:
 def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
     """``root/{name}-{key}``: a killed run resumes only with the same config, VAE and input files.
 
-    The key hashes ``cfg.mad`` (but the flow readout's keys), the seed, the VAE's weights and each input file's size and modification time;
-    checkpoints of other keys for ``name`` are stale and are removed.
+    The key hashes ``cfg.mad`` (except the flow readout's keys, which do not touch training), the seed, the VAE's
+    weights and each input file's size and modification time; checkpoints of other keys for ``name`` are stale
+    and are removed.
     """
     stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in inputs]
     training = cfg.mad.model_dump(exclude={"flow_readout", "flow_block"})  # the readout never touches training
