@@ -79,3 +79,8 @@ def test_the_readout_predicts_no_motion_where_the_bold_says_nothing():
     best = readout.scores["held_out_epe"].min()
     assert best <= readout.scores["zero_flow_epe"].iloc[0] + 1e-9
     assert (np.linalg.norm(readout.predict(rng.standard_normal((100, 30))), axis=-1) > 0).mean() < 0.1
+
+
+def test_the_readout_rejects_bold_and_flow_of_different_clips():
+    with pytest.raises(ValueError, match="same"):
+        fit_flow_readout(np.zeros((5, 3)), np.zeros((4, 1, 8, 8, 2), np.float32))

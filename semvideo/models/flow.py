@@ -81,9 +81,13 @@ def fit_flow_readout(bold: np.ndarray, flows: np.ndarray, block: int = 4, held_o
     every clip with that α per clip.
     """
     bold = np.asarray(bold, dtype=np.float64)
+    if len(bold) != len(flows) or len(bold) < 2:
+        raise ValueError(f"the flow readout needs the same ≥ 2 training clips in BOLD ({len(bold)}) and flow "
+                         f"({len(flows)}); rerun prepare on one config")
     targets = block_means(flows, block)
     order = np.random.default_rng(seed).permutation(len(bold))
-    held, fit = order[: max(1, int(len(order) * held_out))], order[max(1, int(len(order) * held_out)):]
+    n_held = max(1, int(len(order) * held_out))
+    held, fit = order[:n_held], order[n_held:]
     rows = []
     for alpha in ALPHAS:
         ridge = Ridge(alpha=alpha * len(fit), fit_intercept=False).fit(bold[fit], targets[fit].reshape(len(fit), -1))
