@@ -181,8 +181,9 @@ def paired(subject, metric):
     return table["MAD"].mean() - table["mean frame"].mean(), ttest_rel(table["MAD"], table["mean frame"]).pvalue
 
 
-verdict = pd.DataFrame({s: {"SSIM: MAD > mean frame": paired(s, "ssim")[0] > 0, "SSIM gain": paired(s, "ssim")[0],
-                            "SSIM p": paired(s, "ssim")[1], "EPE: MAD < mean frame": paired(s, "epe")[0] < 0,
+yes_no = {True: "yes", False: "no"}
+verdict = pd.DataFrame({s: {"SSIM: MAD > mean frame": yes_no[paired(s, "ssim")[0] > 0], "SSIM gain": paired(s, "ssim")[0],
+                            "SSIM p": paired(s, "ssim")[1], "EPE: MAD < mean frame": yes_no[paired(s, "epe")[0] < 0],
                             "EPE change (pixels)": paired(s, "epe")[0], "EPE p": paired(s, "epe")[1]}
                         for s in cfg.subjects}).T
 save_table(verdict, cfg.figures_dir, "mad_blurry_verdict")
