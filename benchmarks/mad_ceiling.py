@@ -29,6 +29,7 @@ from semvideo.data.synthetic.render import _object_mask
 from semvideo.data.synthetic.truth import scene_graphs
 from semvideo.data.synthetic.world import object_state
 from semvideo.data.video import clip_frame_indices
+from semvideo.metrics.pixel import mean_frame
 from semvideo.metrics.temporal import epe, flow_error
 from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
 from semvideo.models.priors import decode_latents, load_vae
@@ -86,13 +87,13 @@ def decoded_flow(data: PreparedData, subject: str, clip_latent: np.ndarray, vae,
     bold = {split: np.asarray(data.bold(subject, split)) for split in ("train", "test")}
     readout = fit_flow_readout(bold["train"], flows["train"])
     best = readout.scores.loc[readout.scores["held_out_epe"].idxmin()]
-    moved = decode_latents(vae, torch.from_numpy(move_latents(clip_latent, flows["test"])))
+    video = decode_latents(vae, torch.from_numpy(move_latents(clip_latent, flows["test"])))
     return {"alpha_per_clip": readout.alpha, "threshold": readout.threshold,
             "held_out_flow_epe": round(float(best["held_out_epe"]), 4),
             "held_out_flow_epe_zero": round(float(best["zero_flow_epe"]), 4),
             "test_flow_epe": round(flow_error(flows["test"], readout.predict(bold["test"])), 4),
             "test_flow_epe_zero": round(flow_error(flows["test"], 0.0), 4),
-            "video_epe_true_flow": float(epe(truth, moved).mean())}
+            "video_epe_true_flow": float(epe(truth, video).mean())}
 
 
 def main(subject: str = "subject1") -> dict:
@@ -101,7 +102,7 @@ def main(subject: str = "subject1") -> dict:
     graphs = scene_graphs(paths.data_root)
     truth = np.asarray(data.frames("test"))
     ids = data.split_clips("test").clip_id.tolist()
-    mean_frame = np.asarray(data.frames("train")).mean(axis=(0, 1)).round().astype(np.uint8)
+    baseline_frame = mean_frame(data.frames("train"))
     own = paths.mad / "pred" / f"{subject}_frame_blurry.npy"  # MAD's own frames when the flow readout moved ê
     blurry = np.load(own if own.exists() else paths.mad / "pred" / f"{subject}_blurry.npy").astype(np.float32)
     still = blurry.mean(axis=1, keepdims=True)
@@ -115,7 +116,7 @@ def main(subject: str = "subject1") -> dict:
               float(epe(truth, np.stack([moved(s[k], graphs[c], frame_times, object_only)
                                          for k, c in enumerate(ids)])).mean())
               for name, s in stills.items() for object_only in (False, True)}
-    return {"subject": subject, "epe_mean_frame": float(epe(truth, np.broadcast_to(mean_frame, truth.shape)).mean()),
+    return {"subject": subject, "epe_mean_frame": float(epe(truth, np.broadcast_to(baseline_frame, truth.shape)).mean()),
             "decodability": decodability(data, graphs, subject), "epe_shrinkage": shrinkage, "epe_oracle_motion": oracle,
             "decoded_flow": decoded_flow(data, subject, clip_latent, load_vae(cfg), truth)}
 

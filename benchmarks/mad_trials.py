@@ -20,7 +20,7 @@ import torch
 
 from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
-from semvideo.metrics.pixel import ssim
+from semvideo.metrics.pixel import mean_frame, ssim
 from semvideo.metrics.temporal import epe
 from semvideo.models.mad import build_mad, predict_mad, train_mad
 from semvideo.models.priors import decode_latents, load_vae
@@ -41,14 +41,14 @@ def trial(overrides: dict, subject: str = "subject1") -> dict:
     log = train_mad(model, cfg, bold["train"], semantic, latents, Path(tempfile.mkdtemp()) / "ckpt", desc="trial")
     blurry = decode_latents(load_vae(cfg), torch.from_numpy(predict_mad(model, bold["test"], semantic_test)))
     truth = np.asarray(data.frames("test"))
-    mean_frame = np.asarray(data.frames("train")).mean(axis=(0, 1)).round().astype(np.uint8)
+    baseline_frame = mean_frame(data.frames("train"))
     static = blurry.mean(axis=1, keepdims=True).round().astype(np.uint8)
     last = log[log["epoch"] == log["epoch"].max()]
     return {"overrides": overrides, "seconds": round(time.perf_counter() - start),
             "final_l1": round(float(last["l1"].mean()), 3), "final_contrastive": round(float(last["contrastive"].mean()), 3),
             "ssim": float(ssim(truth, blurry).mean()), "epe": float(epe(truth, blurry).mean()),
-            "ssim_mean_frame": float(ssim(truth, np.broadcast_to(mean_frame, truth.shape)).mean()),
-            "epe_mean_frame": float(epe(truth, np.broadcast_to(mean_frame, truth.shape)).mean()),
+            "ssim_mean_frame": float(ssim(truth, np.broadcast_to(baseline_frame, truth.shape)).mean()),
+            "epe_mean_frame": float(epe(truth, np.broadcast_to(baseline_frame, truth.shape)).mean()),
             "epe_static_mad": float(epe(truth, np.broadcast_to(static, blurry.shape)).mean())}
 
 

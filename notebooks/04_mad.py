@@ -54,7 +54,7 @@ from scipy.stats import ttest_rel
 from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
-from semvideo.metrics.pixel import ssim
+from semvideo.metrics.pixel import mean_frame, ssim
 from semvideo.metrics.temporal import epe
 from semvideo.models.mad import VARIANTS
 from semvideo.models.priors import decode_latents, load_vae
@@ -124,8 +124,8 @@ choice  # alpha per training clip; EPE (pixels) on the held-out training clips, 
 # %%
 vae = load_vae(cfg)
 ceiling = decode_latents(vae, np.load(paths.mad / "latents_test.npy"))  # VAE round trip of the true frames
-mean_frame = np.asarray(data.frames("train")).mean(axis=(0, 1)).round().astype(np.uint8)
-baseline = np.broadcast_to(mean_frame, truth.shape)
+baseline_frame = mean_frame(data.frames("train"))
+baseline = np.broadcast_to(baseline_frame, truth.shape)
 blurry = {s: {v: np.load(paths.mad / "pred" / f"{s}{suffix}_blurry.npy") for v, suffix in VARIANTS.items()}
           for s in cfg.subjects}
 per_frame = {s: np.load(paths.mad / "pred" / f"{s}_frame_blurry.npy") for s in readouts}  # MAD's own frames

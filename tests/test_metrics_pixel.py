@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from semvideo.metrics.pixel import hue_pcc, psnr, ssim
+from semvideo.metrics.pixel import hue_pcc, mean_frame, psnr, ssim
 
 
 def _clips(n=2, t=3, size=16, seed=0):
@@ -79,3 +79,13 @@ def test_bad_input_is_refused():
         ssim(clips.astype(np.float32), clips.astype(np.float32))
     with pytest.raises(ValueError, match=r"\(\.\.\., T, H, W, 3\)"):
         hue_pcc(clips[0, 0], clips[0, 0])
+
+
+def test_mean_frame_is_the_rounded_mean_over_every_clip_and_frame():
+    frames = np.zeros((2, 3, 4, 4, 3), np.uint8)
+    frames[0, 0] = 255  # one frame of six is white: mean 42.5 rounds to 42 (half to even)
+    frames[1, 2, 0, 0] = [6, 12, 18]
+    expected = np.full((4, 4, 3), 42, np.uint8)
+    expected[0, 0] = np.round((255 + np.array([6, 12, 18])) / 6)
+    np.testing.assert_array_equal(mean_frame(frames), expected)
+    assert mean_frame(frames).dtype == np.uint8

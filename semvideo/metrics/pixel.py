@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
-__all__ = ["PSNR_IDENTICAL", "hue_pcc", "psnr", "ssim"]
+__all__ = ["PSNR_IDENTICAL", "hue_pcc", "mean_frame", "psnr", "ssim"]
 
 #: PSNR assigned when two frames are (numerically) identical, as in the reference code.
 PSNR_IDENTICAL = 100.0
@@ -102,6 +102,14 @@ def hue_pcc(truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
     both_grey = (h_t == 0).all(axis=1) & (h_r == 0).all(axis=1)
     frame_scores = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), np.where(both_grey, 1.0, 0.0))
     return _clip_mean(frame_scores, t.shape)
+
+
+def mean_frame(frames: np.ndarray) -> np.ndarray:
+    """The mean-frame baseline: uint8 (..., H, W, 3) frames (e.g. every training frame) → their rounded mean frame.
+
+    Shown for every frame of every clip it is a video with no content and no motion (notebook 04, benchmarks).
+    """
+    return np.asarray(frames).reshape(-1, *np.shape(frames)[-3:]).mean(axis=0).round().astype(np.uint8)
 
 
 def _hue(frames: np.ndarray) -> np.ndarray:
