@@ -25,6 +25,7 @@ from semvideo.data.atlas import N_CORTEX, load_glasser
 
 __all__ = [
     "DIRECTIONS",
+    "ENCODED_ATTRIBUTES",
     "FAMILIES",
     "GRID",
     "Brain",
@@ -40,6 +41,15 @@ FAMILIES = {
     "early": ("V1", "V2", "V3", "V4"),
     "motion": ("MT", "MST", "FST", "V4t", "TPOJ1", "TPOJ2", "TPOJ3"),
     "object": ("LO1", "LO2", "LO3", "PIT", "FFC", "VVC", "VMV1", "VMV2", "VMV3", "PH", "V8"),
+}
+#: The scene-graph attributes each family's features carry by construction (see :func:`frame_features`):
+#: pRF contrast / colour-opponent maps see the object's and the background's colours; direction-tuned energy
+#: and expansion / rotation channels see the motion type and scale with its speed; the object family's weights
+#: read the category and colour one-hots. The information ceiling (semvideo.metrics.ceiling) checks each.
+ENCODED_ATTRIBUTES = {
+    "early": ("colour", "background"),
+    "motion": ("motion", "speed"),
+    "object": ("category", "colour"),
 }
 GRID = 8  #: retinotopic feature maps are GRID × GRID
 DIRECTIONS = np.deg2rad(np.arange(0, 360, 45))  #: preferred directions of motion vertices (x right, y down)
