@@ -169,3 +169,44 @@ def test_missing_scene_graph_names_the_fix():
     with pytest.raises(InputError, match="rerun generate-twin"):
         scene_labels({"a": {"colour": "red"}}, ["a", "b"], ("colour",))
     assert json.dumps(scene_labels({"a": {"colour": "red"}}, ["a"], ("colour",))["colour"].tolist()) == '["red"]'
+
+
+def _table():
+    """Two subjects; speed encoded in the motion complex but decodable only for s1; category decodable from the
+    motion complex (not encoded there) for s2."""
+    rows = []
+    for subject in ("s1", "s2"):
+        for group, attribute, encoded, p in [("motion complex", "motion", True, 1e-6),
+                                             ("motion complex", "speed", True, 1e-3 if subject == "s1" else 0.2),
+                                             ("motion complex", "category", False, 1e-4 if subject == "s2" else 0.5),
+                                             (ALL_GROUP, "speed", True, 0.5)]:
+            rows.append({"subject": subject, "roi_group": group, "attribute": attribute, "accuracy": 0.6,
+                         "chance": 0.5, "p": p, "encoded": encoded})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_and_prose_are_computed_from_the_table():
+    from semvideo.metrics.ceiling import ceiling_verdicts, describe_ceiling
+
+    verdicts = ceiling_verdicts(_table()).set_index(["roi_group", "attribute"])
+    assert verdicts.loc[("motion complex", "motion"), "n_decodable"] == 2
+    assert not verdicts.loc[("motion complex", "motion"), "broken"]
+    assert verdicts.loc[("motion complex", "speed"), "broken"] and verdicts.loc[("motion complex", "speed"),
+                                                                                "n_decodable"] == 1
+    assert not verdicts.loc[("motion complex", "category"), "broken"]
+    text = describe_ceiling(_table())
+    assert "Of the 2 attribute × ROI-group cells the simulator encodes, 1 are decodable" in text
+    assert "motion from motion complex (2/2)" in text
+    assert "(a broken mechanism): speed from motion complex (1/2)" in text
+    assert "does not put it (subjects with p < 0.01): category from motion complex (1/2)" in text
+
+
+def test_plot_ceiling_draws_one_heatmap_per_subject():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from semvideo.metrics.ceiling import plot_ceiling
+
+    fig = plot_ceiling(_table())
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["s1", "s2"]

@@ -34,10 +34,13 @@ __all__ = [
     "ATTRIBUTES",
     "ROI_GROUPS",
     "RidgeDecoder",
+    "ceiling_verdicts",
     "decode_attributes",
+    "describe_ceiling",
     "encodes",
     "fit_ridge_decoders",
     "information_ceiling",
+    "plot_ceiling",
     "roi_group_columns",
     "scene_labels",
 ]
@@ -208,3 +211,65 @@ def information_ceiling(data: PreparedData, graphs: dict[str, dict], subjects: S
     order = ["subject", "roi_group", "attribute", "accuracy", "chance", "n_test", "n_classes", "n_vertices",
              "alpha", "p", "encoded"]
     return out.reindex(columns=order)
+
+
+def ceiling_verdicts(table: pd.DataFrame, alpha: float = 0.01) -> pd.DataFrame:
+    """Per ROI group × attribute of an :func:`information_ceiling` table: ``encoded``, the subjects (``n_subjects``)
+    and how many of them decode it at p < ``alpha`` (``n_decodable``), the range of accuracy − chance, and
+    ``broken`` = encoded but not decodable for some subject (the twin's criterion)."""
+    scored = table.assign(decodable=table["p"] < alpha, margin=table["accuracy"] - table["chance"])
+    out = scored.groupby(["roi_group", "attribute"], sort=False).agg(
+        encoded=("encoded", "first"), n_subjects=("subject", "nunique"), n_decodable=("decodable", "sum"),
+        min_margin=("margin", "min"), max_margin=("margin", "max"))
+    out["broken"] = out["encoded"] & (out["n_decodable"] < out["n_subjects"])
+    return out.reset_index()
+
+
+def _cells(verdicts: pd.DataFrame) -> str:
+    return "; ".join(f"{r.attribute} from {r.roi_group} ({r.n_decodable}/{r.n_subjects})"
+                     for r in verdicts.itertuples()) or "none"
+
+
+def describe_ceiling(table: pd.DataFrame, alpha: float = 0.01) -> str:
+    """Prose, computed from the table: which encoded attributes are decodable where, which are not (the
+    simulator's failures), and what is decodable beyond the simulator's design (e.g. through correlations)."""
+    verdicts = ceiling_verdicts(table, alpha)
+    encoded = verdicts[verdicts["encoded"] & (verdicts["roi_group"] != ALL_GROUP)]
+    good, broken = encoded[~encoded["broken"]], encoded[encoded["broken"]]
+    extra = verdicts[~verdicts["encoded"] & (verdicts["n_decodable"] > 0)]
+    n = int(verdicts["n_subjects"].max())
+    text = [(f"Of the {len(encoded)} attribute × ROI-group cells the simulator encodes, {len(good)} are "
+             f"decodable at p < {alpha:g} for all {n} subjects: {_cells(good)}.")]
+    text.append(f"Encoded but not decodable for every subject (a broken mechanism): {_cells(broken)}."
+                if len(broken) else "No encoded attribute falls short: the twin's mechanisms carry what they claim.")
+    text.append(f"Decodable where the simulator does not put it (subjects with p < {alpha:g}): {_cells(extra)}.")
+    return " ".join(text)
+
+
+def plot_ceiling(table: pd.DataFrame, alpha: float = 0.01):
+    """Heatmaps of accuracy − chance (ROI group × attribute), one per subject; each cell shows the accuracy,
+    ``*`` when p < ``alpha``; encoded cells are framed. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.patches import Rectangle
+
+    subjects = list(dict.fromkeys(table["subject"]))
+    groups, attributes = list(dict.fromkeys(table["roi_group"])), list(dict.fromkeys(table["attribute"]))
+    fig, axes = plt.subplots(1, len(subjects), figsize=(3.6 * len(subjects) + 1, 2.9), squeeze=False,
+                             constrained_layout=True)
+    for k, (ax, subject) in enumerate(zip(axes[0], subjects)):
+        rows = table[table["subject"] == subject].set_index(["roi_group", "attribute"])
+        cell = {col: rows[col].unstack().reindex(index=groups, columns=attributes)
+                for col in ("accuracy", "chance", "p", "encoded")}
+        label = cell["accuracy"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}") + \
+            cell["p"].map(lambda v: "*" if v < alpha else "")
+        sns.heatmap(cell["accuracy"] - cell["chance"], annot=label, fmt="", cmap="RdBu_r", vmin=-0.8, vmax=0.8,
+                    ax=ax, cbar=k == len(subjects) - 1, cbar_kws={"label": "accuracy − chance"},
+                    yticklabels=k == 0, annot_kws={"fontsize": 7})
+        for i, j in zip(*np.nonzero(cell["encoded"].fillna(False).to_numpy(bool))):
+            ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="k", lw=1.6))
+        ax.set(title=subject, xlabel="", ylabel="")
+        ax.tick_params(axis="x", labelrotation=45)
+    fig.suptitle(f"Scene attributes decoded from test BOLD (accuracy; * p < {alpha:g}; framed = simulator "
+                 "encodes it there)", fontsize=9)
+    return fig
