@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
+import cv2
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -17,6 +18,7 @@ from tqdm.auto import tqdm
 from semvideo.metrics.temporal import clip_flows, optical_flow
 
 __all__ = [
+    "SHUFFLE_PROTOCOLS",
     "SIGNIFICANCE_BINS",
     "bootstrap_indices",
     "bootstrap_means",
@@ -24,9 +26,12 @@ __all__ = [
     "bootstrap_table",
     "paired_ttests",
     "plot_significance_table",
+    "pvalue_resolution",
     "shuffle_test",
+    "shuffle_test_testset",
     "significance_bin",
     "significance_colours",
+    "significance_labels",
 ]
 
 #: Table 1's colour code: (upper bound of p, label, colour). The paper's cells are blue (p < 0.0001),
@@ -76,6 +81,7 @@ def bootstrap_table(scores: pd.DataFrame, metrics: Sequence[str], higher_is_bett
         p = bootstrap_pvalues(per_method, reference, higher_is_better[metric], n_bootstrap, rng, test)
         pvalues[metric] = pd.Series(p)
     pvalues.loc[reference] = np.nan
+    pvalues.attrs["resolution"] = pvalue_resolution(test, n_bootstrap)  # read by the colouring
     return means, pvalues
 
 
@@ -144,17 +150,43 @@ def _normal_p(d: np.ndarray) -> float:
     return float(sps.norm.sf(d.mean() / sd))
 
 
-def significance_bin(p: float) -> int:
-    """Index into :data:`SIGNIFICANCE_BINS` of a p-value (0 = p < 1e-4 … 3 = p ≥ 0.05; NaN → 3)."""
+def significance_bin(p: float, resolution: float | None = None) -> int:
+    """Index into :data:`SIGNIFICANCE_BINS` of a p-value (0 = p < 1e-4 … 3 = p ≥ 0.05; NaN → 3).
+
+    ``resolution`` is the smallest p the test can resolve — ``1 / B`` for the ``fraction`` bootstrap test
+    with B sample sets, where p = 0 only says p < 1/B. A bin whose upper bound is below the resolution is
+    never painted: with B = 100 a p of 0 lands in "p < 0.01", not "p < 0.0001" (that colour needs
+    B ≥ 10⁴). None (the ``normal`` test) paints every bin.
+    """
     for i, (upper, _, _) in enumerate(SIGNIFICANCE_BINS):
-        if p < upper:
+        if p < upper and (resolution is None or upper >= resolution):
             return i
     return len(SIGNIFICANCE_BINS) - 1
 
 
-def significance_colours(pvalues: pd.DataFrame, reference_colour: str = "white") -> pd.DataFrame:
-    """Cell colours of a table of p-values (rows: methods, columns: metrics); NaN (the reference) → white."""
-    return pvalues.map(lambda p: reference_colour if np.isnan(p) else SIGNIFICANCE_BINS[significance_bin(p)][2])
+def pvalue_resolution(test: str, n_bootstrap: int) -> float | None:
+    """Smallest p a bootstrap test resolves: 1 / B for ``fraction``, None (unbounded) for ``normal``."""
+    return 1.0 / n_bootstrap if test == "fraction" else None
+
+
+def significance_colours(pvalues: pd.DataFrame, reference_colour: str = "white",
+                         resolution: float | None = None) -> pd.DataFrame:
+    """Cell colours of a table of p-values (rows: methods, columns: metrics); NaN (the reference) → white.
+
+    ``resolution`` as in :func:`significance_bin`; by default ``pvalues.attrs["resolution"]``, which
+    :func:`bootstrap_table` sets (1 / B for the fraction test).
+    """
+    if resolution is None:
+        resolution = pvalues.attrs.get("resolution")
+    return pvalues.map(lambda p: reference_colour if np.isnan(p)
+                       else SIGNIFICANCE_BINS[significance_bin(p, resolution)][2])
+
+
+def significance_labels(resolution: float | None = None) -> list[str]:
+    """Legend labels of :data:`SIGNIFICANCE_BINS`; bins finer than ``resolution`` are marked unresolvable."""
+    return [label if resolution is None or upper >= resolution
+            else f"{label}: not resolvable (p ≥ {resolution:g} with {round(1 / resolution)} sets)"
+            for upper, label, _ in SIGNIFICANCE_BINS]
 
 
 def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str = "{:.3f}", title: str = ""):
@@ -166,7 +198,8 @@ def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    colours = significance_colours(pvalues.reindex_like(means))
+    resolution = pvalues.attrs.get("resolution")
+    colours = significance_colours(pvalues.reindex_like(means), resolution=resolution)
     fig, ax = plt.subplots(figsize=(1.1 * len(means.columns) + 2.5, 0.35 * len(means) + 1.2))
     ax.set_axis_off()
     text = means.map(lambda v: "–" if pd.isna(v) else fmt.format(v))  # NaN: not reported (a paper row)
@@ -174,8 +207,9 @@ def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str
                      rowLabels=list(means.index), colLabels=list(means.columns), loc="center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    ax.legend(handles=[Patch(color=c, label=label) for _, label, c in SIGNIFICANCE_BINS], loc="upper center",
-              bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=7, frameon=False)
+    labels = significance_labels(resolution)
+    ax.legend(handles=[Patch(color=c, label=label) for (_, _, c), label in zip(SIGNIFICANCE_BINS, labels)],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2 if resolution else 4, fontsize=7, frameon=False)
     if title:
         ax.set_title(title, fontsize=9)
     return fig
@@ -243,6 +277,73 @@ def _pair_errors(truth_flows: np.ndarray, recon: np.ndarray) -> np.ndarray:
                 flow = optical_flow(recon[i], recon[j]).astype(np.float64)
                 errors[:, i, j] = np.linalg.norm(truth_flows - flow, axis=-1).mean(axis=(1, 2))
     return errors
+
+
+def shuffle_test_testset(truth: np.ndarray, recon: np.ndarray, n_permutations: int,
+                         rng: np.random.Generator | np.random.RandomState, n_repeats: int = 5,
+                         epe=None) -> np.ndarray:
+    """Mind-Animator's shuffle test: one P per repeat for the whole test set (its ``shuffle_for_EPE.py``).
+
+    The reference protocol, beside our per-clip test (:func:`shuffle_test`): in each of ``n_repeats`` (5)
+    repeats, ``n_permutations`` (100) random frame orders are drawn (``rng.permutation(T)``); each order is
+    applied to *every* clip at once, and the test-set mean EPE of the shuffled reconstructions is compared
+    with that of the original order. ``P = #{shuffles whose mean EPE is not above the original's} /
+    n_permutations`` — the reference counts K = #{shuffled mean > original mean} and reports 100 − K, so a
+    tie counts as a shuffle that beats the original (a frame-static reconstruction gets P = 1, where the
+    mid-p per-clip test gives 0.5). Reported as the mean ± std of the repeats' P.
+
+    Differences from :func:`shuffle_test`: one permutation per shuffle for all clips (not one per clip), the
+    test-set mean instead of per-clip P, ties counted as wins, and EPE as Mind-Animator's shuffle script
+    computes it (``COLOR_BGR2GRAY`` on the RGB frames, no resizing; ``epe`` may be any
+    :class:`semvideo.metrics.conventions.FlowEPE`). With a ``RandomState`` seeded like the reference's
+    ``np.random.seed`` the permutations, and so P, are the reference's.
+
+    Parameters
+    ----------
+    truth, recon : uint8 (N, T, H, W, 3), RGB 0–255
+    n_permutations : shuffles per repeat (100)
+    rng : numpy Generator or RandomState
+    n_repeats : repeats (5)
+    epe : FlowEPE; default Mind-Animator's
+
+    Returns
+    -------
+    float64 (n_repeats,): P of each repeat, in [0, 1], a multiple of 1 / n_permutations.
+    """
+    from semvideo.metrics.conventions import FlowEPE
+
+    epe = epe if epe is not None else FlowEPE(cv2.COLOR_BGR2GRAY, None, float32=True)
+    truth, recon = np.asarray(truth), np.asarray(recon)
+    if truth.shape != recon.shape or truth.ndim != 5 or truth.shape[1] < 2:
+        raise ValueError(f"shuffle_test_testset needs clips of equal shape (N, T≥2, H, W, 3), got {truth.shape} "
+                         f"and {recon.shape}")
+    t = truth.shape[1]
+    tables = np.stack([_pair_errors_epe(epe, a, b) for a, b in zip(truth, recon)])  # (N, T-1, T, T)
+    steps = np.arange(t - 1)
+    original = tables[:, steps, steps, steps + 1].mean(axis=1).mean()
+    p = np.empty(n_repeats)
+    for r in range(n_repeats):
+        orders = np.stack([rng.permutation(t) for _ in range(n_permutations)])  # (n_permutations, T)
+        shuffled = tables[:, steps, orders[:, :-1], orders[:, 1:]].mean(axis=2).mean(axis=0)
+        p[r] = (n_permutations - int((shuffled > original).sum())) / n_permutations
+    return p
+
+
+def _pair_errors_epe(epe, truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
+    """errors[k, i, j] = EPE (``epe.error``) between truth flow k→k+1 and recon flow i→j, one clip; (T-1, T, T)."""
+    t = len(recon)
+    truth_flows = epe.flows(truth)
+    errors = np.full((t - 1, t, t), np.nan)
+    for i in range(t):
+        for j in range(t):
+            if i != j:
+                flow = epe.flows(recon[[i, j]])[0]
+                errors[:, i, j] = [epe.error(truth_flows[k], flow) for k in range(t - 1)]
+    return errors
+
+
+#: Fig. 5's shuffle tests by name: ours (per clip, mid-p; what Fig. 5 shows) and Mind-Animator's protocol.
+SHUFFLE_PROTOCOLS = {"per_clip": shuffle_test, "testset": shuffle_test_testset}
 
 
 def paired_ttests(values: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] | None = None,
