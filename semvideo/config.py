@@ -128,6 +128,8 @@ class SemMinerConfig(Section):
     n_frames: int = Field(4, ge=1)  #: frames sampled per clip (first and last included) for ``hf``
     batch_size: int = Field(8, ge=1)  #: clips per generate call
     max_new_tokens: int = Field(96, ge=1)  #: generation budget per caption for ``hf``
+    #: the captioner's precision; None = the top-level dtype (Qwen2.5-VL ships bfloat16 weights: fp16 overflows)
+    dtype: Literal["float32", "float16", "bfloat16"] | None = None
 
 class EmbedConfig(Section):
     """Text targets Z(C): per-token caption embeddings, max_tokens × D (paper §3.2)."""

@@ -21,6 +21,9 @@ Usage::
     if dist.is_main_process:
         save(dist.unwrap_model().state_dict())                        # the bare module, without DDP
 
+Stages that train several models and write files between them guard the writes with :func:`is_main_process`
+and let the other processes wait with :func:`wait_for_everyone`.
+
 Training loops that slice tensors themselves (as :func:`semvideo.train.fit` does) pass ``dataloader=None`` and
 keep their share of each mini-batch with :meth:`Distributed.shard`.
 """
@@ -33,13 +36,36 @@ from typing import Any
 
 import torch
 
-__all__ = ["Distributed", "launched_with_accelerate", "prepare"]
+__all__ = ["Distributed", "is_main_process", "launched_with_accelerate", "prepare", "wait_for_everyone"]
 
 
 def launched_with_accelerate() -> bool:
     """True under ``accelerate launch`` (which exports ``ACCELERATE_MIXED_PRECISION``) or a multi-process
     torchrun (``WORLD_SIZE`` > 1)."""
     return "ACCELERATE_MIXED_PRECISION" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def _state():
+    """accelerate's process state (initialises the process group once), or None when not launched."""
+    if not launched_with_accelerate():
+        return None
+    from accelerate import PartialState
+
+    return PartialState()
+
+
+def is_main_process() -> bool:
+    """True in the single process, and in process 0 under ``accelerate launch``: the one that writes files."""
+    state = _state()
+    return state.is_main_process if state is not None else True
+
+
+def wait_for_everyone() -> None:
+    """A barrier across the launched processes (nothing when single-process): after the main process wrote a
+    file that the others read next."""
+    state = _state()
+    if state is not None:
+        state.wait_for_everyone()
 
 
 @dataclass
@@ -123,11 +149,14 @@ def prepare(model: torch.nn.Module, optimizer: torch.optim.Optimizer, dataloader
         use_accelerate = launched_with_accelerate()
     if not use_accelerate:
         return Distributed(model, optimizer, dataloader, scheduler)
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
     if cpu is None:
         cpu = next(model.parameters()).device.type == "cpu" and not torch.cuda.is_available()
-    kwargs = {"cpu": cpu} if cpu else {}
+    # a batch shard may hold no row of some subject, leaving that subject's input layer without a gradient
+    kwargs = {"kwargs_handlers": [DistributedDataParallelKwargs(find_unused_parameters=True)]}
+    if cpu:
+        kwargs["cpu"] = True
     if mixed_precision is not None:
         kwargs["mixed_precision"] = mixed_precision
     accelerator = Accelerator(**kwargs)

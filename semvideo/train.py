@@ -95,6 +95,8 @@ def fit(
     weight_decay: float = 0.01,
     grad_clip: float | None = 1.0,
     desc: str = "train",
+    device: torch.device | str | None = None,
+    mixed_precision: str = "no",
 ) -> pd.DataFrame:
     """Train ``model`` in place with AdamW; checkpoint after every epoch; resume from ``ckpt_dir``.
 
@@ -121,6 +123,13 @@ def fit(
         Seeds the per-epoch shuffle and generator, and the global torch RNG (dropout) at the first epoch.
     grad_clip
         Max global gradient norm, or None.
+    device
+        Where to train (:func:`semvideo.device.training_kwargs` gives it from the config); None keeps the model
+        where it is. Under ``accelerate launch`` the accelerator's device (this process's GPU) wins.
+    mixed_precision
+        "no", "fp16" or "bf16": autocast and (fp16) loss scaling through ``accelerate``; the weights and the
+        optimiser stay float32. Anything but "no", or ``accelerate launch``, trains through an ``Accelerator``;
+        several processes wrap the model in DDP, and ``step`` still receives the bare model.
 
     Returns
     -------
@@ -134,6 +143,8 @@ def fit(
         N, epochs, batch size, LR or seed): delete that folder to start over.
     """
     tensors = _as_tensors(data)
+    if device is not None:
+        model.to(device)  # before the optimiser is built, so that its state lives beside the weights
     n = len(tensors[0])
     steps_per_epoch = math.ceil(n / batch_size)
     total = epochs * steps_per_epoch
@@ -143,9 +154,12 @@ def fit(
     start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)
     if start == 0:
         torch.manual_seed(seed)
-    # under `accelerate launch` the model is wrapped (DDP) and each process takes its share of every batch;
-    # otherwise `dist` is the plain single-process path (the scheduler stays ours: one step per batch)
-    dist = prepare(model, optimizer)
+    # under `accelerate launch` (or with mixed precision) the step runs inside an Accelerator: the wrapper
+    # (`_Stepper`, then DDP for several processes) calls `step` on the bare model, and each process takes its
+    # share of every batch; otherwise `dist` is the plain single-process path (the scheduler stays ours)
+    use_accelerate = True if mixed_precision != "no" else None
+    dist = prepare(_Stepper(model, step), optimizer, use_accelerate=use_accelerate,
+                   mixed_precision=None if mixed_precision == "no" else mixed_precision)
     device = dist.device
     model.train()
     with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False,
@@ -156,22 +170,35 @@ def fit(
             for first in range(0, n, batch_size):
                 index = dist.shard(order[first:first + batch_size])
                 batch = tuple(t[index].to(device) for t in tensors)
-                losses = step(dist.model, batch, generator)
-                optimizer.zero_grad(set_to_none=True)
+                losses = dist.model(batch, generator)
+                dist.optimizer.zero_grad(set_to_none=True)
                 dist.backward(losses["loss"])
                 if grad_clip is not None:
                     dist.clip_grad_norm_(grad_clip)
                 rows.append({"epoch": epoch, "step": len(rows), "lr": scheduler.get_last_lr()[0],
                              **{k: float(v.detach()) for k, v in losses.items()}})
-                optimizer.step()
+                dist.optimizer.step()
                 scheduler.step()
                 bar.update()
                 bar.set_postfix(epoch=epoch, loss=f"{rows[-1]['loss']:.4f}")
             dist.wait_for_everyone()
             if dist.is_main_process:
-                _checkpoint(Path(ckpt_dir), epoch, signature, dist.unwrap_model(), optimizer, scheduler, rows)
+                _checkpoint(Path(ckpt_dir), epoch, signature, model, optimizer, scheduler, rows)
+    dist.wait_for_everyone()  # no process reads the checkpoint or the saved model before the main one wrote it
     model.eval()
     return pd.DataFrame(rows)
+
+
+class _Stepper(torch.nn.Module):
+    """The training step as a module's forward, so that DDP / autocast wrappers see the whole step while
+    ``step`` itself gets the bare model (with its own methods such as SAD's ``project`` or ``refiner``)."""
+
+    def __init__(self, model: torch.nn.Module, step: StepFn):
+        super().__init__()
+        self.model, self.step = model, step
+
+    def forward(self, batch: tuple, generator: torch.Generator) -> Mapping[str, torch.Tensor]:
+        return self.step(self.model, batch, generator)
 
 
 def _as_tensors(data: Sequence[torch.Tensor | np.ndarray]) -> tuple[torch.Tensor, ...]:

@@ -113,6 +113,7 @@ def run_evaluation(cfg: Config) -> None:
     """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
     the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically."""
     from semvideo.data.prepared import PreparedData
+    from semvideo.device import place, resolve_device
     from semvideo.io import atomic_path
     from semvideo.metrics.judges import load_judges
     from semvideo.metrics.stats import shuffle_test
@@ -121,9 +122,11 @@ def run_evaluation(cfg: Config) -> None:
     from semvideo.models.priors import load_vae
     from semvideo.paths import RunPaths
 
+    resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
     truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
-    judges, vae = load_judges(cfg), load_vae(cfg)
+    # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
+    judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
     latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
     for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
         full = _load_recon(recon_path(cfg, "SemVideo", subject))

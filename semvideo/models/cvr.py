@@ -149,7 +149,7 @@ class SemVideoPipeline(DiffusionPipeline):
             return latents
         noise = _randn(latents.shape, generator, latents.device, latents.dtype)
         x = self.scheduler.add_noise(latents, noise, timesteps[:1])
-        unet = lambda z, t, e: self.unet(z, t, encoder_hidden_states=e).sample
+        unet = lambda z, t, e: self.unet(z, t, **priors_lib.unet_condition(self.unet, e)).sample
         for t in self.progress_bar(timesteps):
             eps = self._guided(unet, x, t, prompt_embeds, negative_prompt_embeds, guidance_scale)
             x = self.scheduler.step(eps, t, x).prev_sample
@@ -185,15 +185,15 @@ class SemVideoPipeline(DiffusionPipeline):
 
     def _motion_unet(self, x: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor, control: dict | None):
         """Noise prediction of the T2V UNet for x (B, C, n, h, w); embeds (B, 77, D) repeat per frame."""
-        embeds = embeds.repeat_interleave(x.shape[2], dim=0)  # (B·n, 77, D), as UNetMotionModel expects
+        condition = priors_lib.unet_condition(self.motion_unet, embeds, x.shape[2])  # tokens as (B·n, 77, D)
         residuals = {}
         if control is not None:
             cond, mask = (torch.cat([c] * (len(x) // len(c))) for c in (control["cond"], control["mask"]))
-            down, mid = self.controlnet(x, t, encoder_hidden_states=embeds, controlnet_cond=cond,
-                                        conditioning_mask=mask, conditioning_scale=control["scale"],
-                                        return_dict=False)
+            down, mid = self.controlnet(x, t, encoder_hidden_states=condition["encoder_hidden_states"],
+                                        controlnet_cond=cond, conditioning_mask=mask,
+                                        conditioning_scale=control["scale"], return_dict=False)
             residuals = {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
-        return self.motion_unet(x, t, encoder_hidden_states=embeds, **residuals).sample
+        return self.motion_unet(x, t, **condition, **residuals).sample
 
     def _sparse_control(self, keyframe_latents: torch.Tensor | None, shape: tuple, scale: float) -> dict | None:
         """SparseCtrl's condition: the anchor at frame 0 (latent, or RGB in [0, 1]) and its frame mask."""
@@ -250,12 +250,16 @@ def _randn(shape: tuple, generator: Generator, device, dtype) -> torch.Tensor:
 
 # -------------------------------------------------------------------------------------------- the stage
 def load_pipeline(cfg: Config) -> SemVideoPipeline:
-    """The CVR pipeline with the configured priors (hub ids / paths via ``from_pretrained``, or the twin's)."""
+    """The CVR pipeline with the configured priors (hub ids / paths via ``from_pretrained``, or the twin's), on
+    ``cfg.device`` in ``cfg.dtype`` (:mod:`semvideo.device`; a missing GPU stops here in one line)."""
+    from semvideo.device import resolve_device, resolve_dtype
+
+    device, dtype = resolve_device(cfg), resolve_dtype(cfg)
     pipe = SemVideoPipeline(vae=priors_lib.load_vae(cfg), unet=priors_lib.load_t2i(cfg),
                             motion_unet=priors_lib.load_t2v(cfg), scheduler=priors_lib.load_scheduler(cfg),
                             controlnet=priors_lib.load_sparsectrl(cfg))
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(cfg.device)
+    return pipe.to(device, dtype)
 
 
 def render_kwargs(cfg: Config) -> dict:
@@ -332,20 +336,24 @@ def run_render(cfg: Config) -> None:
     (N, 77, D). Also writes ``recon/timing.json`` (seconds per clip per method and subject).
     """
     from semvideo.data.prepared import PreparedData
+    from semvideo.device import peak_memory, resolve_device
     from semvideo.io import write_json
     from semvideo.paths import RunPaths
 
+    resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths = RunPaths.from_config(cfg)
     clip_ids = PreparedData.from_config(cfg).split_clips("test")["clip_id"].to_numpy().astype(str)
     pipe = load_pipeline(cfg)
-    timing = {}
-    for method, subject in render_jobs(cfg):
-        variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
-        target = recon_path(cfg, method, subject)
-        start = time.perf_counter()
-        _render_variant(cfg, pipe, paths, subject, variant, clip_ids, target)
-        timing.setdefault(method, {})[subject] = (time.perf_counter() - start) / len(clip_ids)
-    write_json(paths.recon / "timing.json", {"seconds_per_clip": timing, "kwargs": render_kwargs(cfg)})
+    timing, usage = {}, {"dtype": str(pipe.unet.dtype)}
+    with peak_memory(pipe.device, usage):
+        for method, subject in render_jobs(cfg):
+            variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
+            target = recon_path(cfg, method, subject)
+            start = time.perf_counter()
+            _render_variant(cfg, pipe, paths, subject, variant, clip_ids, target)
+            timing.setdefault(method, {})[subject] = (time.perf_counter() - start) / len(clip_ids)
+    write_json(paths.recon / "timing.json", {"seconds_per_clip": timing, "kwargs": render_kwargs(cfg),
+                                             "device": usage})
 
 
 def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, variant: RenderVariant,
@@ -363,7 +371,7 @@ def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, va
                                                                           f"{subject}"):
         rows = slice(first, min(first + cfg.cvr.batch_size, len(clip_ids)))
         n = rows.stop - rows.start
-        text = lambda z: negative.expand(n, *negative.shape) if z is None else torch.from_numpy(
+        text = lambda z, n=n, rows=rows: negative.expand(n, *negative.shape) if z is None else torch.from_numpy(
             np.ascontiguousarray(z[rows]))
         motion = (torch.zeros(n, *_latent_shape(paths, subject)) if latents is None else
                   torch.from_numpy(np.ascontiguousarray(latents[rows])))

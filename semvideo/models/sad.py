@@ -34,6 +34,8 @@ from torch import nn
 
 from semvideo.config import LEVELS, Config
 from semvideo.data.prepared import PreparedData
+from semvideo.device import peak_memory, resolve_device, training_kwargs
+from semvideo.distributed import is_main_process, wait_for_everyone
 from semvideo.io import read_json, save_npy, write_json
 from semvideo.paths import RunPaths
 from semvideo.retrieval import chance_level, topk_accuracy
@@ -306,12 +308,14 @@ def sad_step(model: SemanticAlignmentDecoder, batch: tuple, generator: torch.Gen
              targets: torch.Tensor, weights: tuple[float, float], tau: float, alpha: float) -> dict:
     """One SAD training step (eq. 7) for :func:`semvideo.train.fit`.
 
-    ``batch`` = (bold (B, V_max) float, subject (B,) int, clip (B,) int row into ``targets`` (N, 77, D)).
+    ``batch`` = (bold (B, V_max) float, subject (B,) int, clip (B,) int row into ``targets`` (N, 77, D)), on
+    the training device; ``targets`` may stay on the CPU (the batch's rows are moved to the device).
     MixCo mixes the projected latents X'; MSE, SoftCLIP and refine see the same convex mix of the targets.
     """
     bold, subject, clip = batch
     latent, perm, lam = mixco(model.project(bold, subject), generator, alpha)
-    target = targets[clip]
+    target = targets[clip.to(targets.device)].to(latent.device)
+    perm = perm.to(latent.device)
     mixed = lam[:, :, None] * target + (1 - lam[:, :, None]) * target[perm]
     pred = model.decode(latent)
     losses = {"mse": mse_loss(pred, mixed), "softclip": soft_clip_loss(pred, mixed, tau, candidates=target),
@@ -348,12 +352,13 @@ def train_sad(model: SemanticAlignmentDecoder, cfg: Config, bold: list[np.ndarra
                         weights=LOSS_WEIGHTS[sad.loss_weights], alpha=sad.mixco_alpha)
 
     return fit(model, step, (padded, subject, clip), ckpt_dir=ckpt_dir, epochs=epochs,
-               batch_size=sad.batch_size, lr=sad.lr, schedule=cosine_schedule, seed=cfg.seed, desc=desc)
+               batch_size=sad.batch_size, lr=sad.lr, schedule=cosine_schedule, seed=cfg.seed, desc=desc,
+               **training_kwargs(cfg))
 
 
 def predict(model: SemanticAlignmentDecoder, bold: np.ndarray, subject: str, steps: int, seed: int,
             batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """MLP-only and refined predictions for one subject's clips.
+    """MLP-only and refined predictions for one subject's clips, computed in float32 on the model's device.
 
     Parameters
     ----------
@@ -366,16 +371,17 @@ def predict(model: SemanticAlignmentDecoder, bold: np.ndarray, subject: str, ste
         float32 (N, 77, D) each.
     """
     model.eval()
+    device = model.device
     v_max = max(model.config.n_voxels)
     x = torch.from_numpy(np.pad(np.asarray(bold, np.float32), ((0, 0), (0, v_max - bold.shape[1]))))
     index = torch.full((len(x),), model.config.subjects.index(subject))
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # CPU: the same starting noise on any device
     mlp, refined = [], []
     with torch.no_grad():
         for first in range(0, len(x), batch_size):
-            cond = model(x[first:first + batch_size], index[first:first + batch_size])
-            mlp.append(cond.numpy())
-            refined.append(model.refine(cond, steps, generator).numpy())
+            cond = model(x[first:first + batch_size].to(device), index[first:first + batch_size].to(device))
+            mlp.append(cond.float().cpu().numpy())
+            refined.append(model.refine(cond, steps, generator).float().cpu().numpy())
     return np.concatenate(mlp), np.concatenate(refined)
 
 
@@ -392,18 +398,21 @@ def _new_model(cfg: Config, subjects: list[str], n_voxels: list[int],
         prior_head_dim=s.prior_head_dim, prior_timesteps=s.prior_timesteps, target_scale=float(targets.std()))
 
 
-def _trained(folder: Path, make, train) -> SemanticAlignmentDecoder:
+def _trained(folder: Path, make, train, device: torch.device) -> SemanticAlignmentDecoder:
     """Load ``folder`` if this run saved it already; otherwise ``make()`` a model, ``train`` it and save it
-    (atomically: a killed run never leaves a half-written folder)."""
+    (atomically: a killed run never leaves a half-written folder; only the main process writes, the others
+    wait for it). The model comes back on ``device``."""
     if (folder / "config.json").exists():
-        return SemanticAlignmentDecoder.from_pretrained(folder)
+        return SemanticAlignmentDecoder.from_pretrained(folder).to(device)
     model = make()
     train(model)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tmp.replace(folder)
-    return model
+    if is_main_process():
+        tmp = folder.with_name(f".{folder.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        tmp.replace(folder)
+    wait_for_everyone()
+    return model.to(device)
 
 
 def _load_inputs(cfg: Config, level: str):
@@ -430,7 +439,8 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
     ``sad/{level}/`` and ``sad/{level}_{subject}/``) or ``single`` (one model per subject from scratch, for
     pretrain + finetune epochs, saved as ``sad/{level}_{subject}_single/``).
     """
-    root, sad = RunPaths.from_config(cfg).sad, cfg.sad
+    root, sad, device = RunPaths.from_config(cfg).sad, cfg.sad, resolve_device(cfg)
+    main = is_main_process()
 
     def train(subjects: list[str], name: str, epochs: int):
         return lambda model: train_sad(model, cfg, [bold[s]["train"] for s in subjects], subjects,
@@ -442,16 +452,18 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
         return lambda: _new_model(cfg, subjects, n_voxels, targets["train"])
 
     if variant == "pretrain":
-        _trained(root / level, new(cfg.subjects), train(cfg.subjects, "pretrain", sad.pretrain_epochs))
+        _trained(root / level, new(cfg.subjects), train(cfg.subjects, "pretrain", sad.pretrain_epochs), device)
     out, suffix = {}, "" if variant == "pretrain" else "_single"
     for s in cfg.subjects:
         folder = root / f"{level}_{s}{suffix}"
         if variant == "pretrain":
             model = _trained(folder, lambda: SemanticAlignmentDecoder.from_pretrained(root / level),
-                             train([s], folder.name, sad.finetune_epochs))
+                             train([s], folder.name, sad.finetune_epochs), device)
         else:
             epochs = sad.pretrain_epochs + sad.finetune_epochs
-            model = _trained(folder, new([s]), train([s], folder.name, epochs))
+            model = _trained(folder, new([s]), train([s], folder.name, epochs), device)
+        if not main:  # the main process predicts and writes; the others go on to the next training
+            continue
         mlp, refined = predict(model, bold[s]["test"], s, sad.prior_sample_steps, cfg.seed)
         for kind, pred in (("mlp", mlp), ("refined", refined)):
             save_npy(root / "pred" / f"{s}_{level}_{kind}{suffix}.npy", pred.astype(np.float32))
@@ -461,8 +473,10 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
             # MAD trains on decoded rather than true Z(C_motion): predict the training clips too
             _, refined_train = predict(model, bold[s]["train"], s, sad.prior_sample_steps, cfg.seed)
             save_npy(root / "pred" / f"{s}_{level}_refined_train.npy", refined_train.astype(np.float32))
-    for f in (root / "ckpt" / level).rglob("epoch_*.pt"):  # the saved models supersede the checkpoints
-        f.unlink()
+    if main:
+        for f in (root / "ckpt" / level).rglob("epoch_*.pt"):  # the saved models supersede the checkpoints
+            f.unlink()
+    wait_for_everyone()
     return out
 
 
@@ -484,10 +498,10 @@ def _start_or_resume(cfg: Config) -> None:
     inputs (a killed run resumes); otherwise clear ``sad/`` so that nothing stale is reused."""
     root, fingerprint = RunPaths.from_config(cfg).sad, _fingerprint(cfg)
     marker = root / "fingerprint.json"
-    if marker.exists() and read_json(marker) == json.loads(json.dumps(fingerprint)):
-        return
-    shutil.rmtree(root, ignore_errors=True)
-    write_json(marker, fingerprint)
+    if is_main_process() and not (marker.exists() and read_json(marker) == json.loads(json.dumps(fingerprint))):
+        shutil.rmtree(root, ignore_errors=True)
+        write_json(marker, fingerprint)
+    wait_for_everyone()
 
 
 def run_sad(cfg: Config) -> None:
@@ -502,21 +516,26 @@ def run_sad(cfg: Config) -> None:
     training time and peak memory. A killed run resumes from its last epoch checkpoint (and reuses finished
     models); a change of the SAD config, seed, subjects, code or inputs starts over.
     """
+    device = resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     _start_or_resume(cfg)
-    start, summary = time.perf_counter(), {}
+    start, summary, usage = time.perf_counter(), {}, {"mixed_precision": training_kwargs(cfg)["mixed_precision"]}
     n_test = None
-    for level in (*LEVELS, *cfg.sad.baseline_levels):
-        targets, bold = _load_inputs(cfg, level)
-        n_test = len(targets["test"])
-        summary.update(_train_level(cfg, level, "pretrain", targets, bold))
-        if level in cfg.sad.single_subject_levels:
-            summary.update(_train_level(cfg, level, "single", targets, bold))
+    with peak_memory(device, usage):
+        for level in (*LEVELS, *cfg.sad.baseline_levels):
+            targets, bold = _load_inputs(cfg, level)
+            n_test = len(targets["test"])
+            summary.update(_train_level(cfg, level, "pretrain", targets, bold))
+            if level in cfg.sad.single_subject_levels:
+                summary.update(_train_level(cfg, level, "single", targets, bold))
+    if not is_main_process():
+        return
     write_json(RunPaths.from_config(cfg).sad / "pred" / "done.json", {
         "retrieval": summary, "n_test": n_test,
         "chance": {"top1": chance_level(n_test, 1), "top5": chance_level(n_test, 5)},
         "seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "loss_weights": cfg.sad.loss_weights, "lambda_softclip_refine": LOSS_WEIGHTS[cfg.sad.loss_weights]})
+        "device": usage, "loss_weights": cfg.sad.loss_weights,
+        "lambda_softclip_refine": LOSS_WEIGHTS[cfg.sad.loss_weights]})
 
 
 # ---------------------------------------------------------------------------------------------- results

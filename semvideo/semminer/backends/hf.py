@@ -59,8 +59,12 @@ class HFCaptioner:
 
     @classmethod
     def from_config(cls, cfg: Config) -> HFCaptioner:
+        from semvideo.device import resolve_device
+
         sm = cfg.semminer
-        return cls(sm.model_id or DEFAULT_MODEL, sm.n_frames, sm.max_new_tokens, cfg.device, cfg.dtype)
+        # semminer.dtype (bfloat16 for Qwen2.5-VL in the real configs) overrides the top-level inference dtype
+        return cls(sm.model_id or DEFAULT_MODEL, sm.n_frames, sm.max_new_tokens, str(resolve_device(cfg)),
+                   sm.dtype or cfg.dtype)
 
     def _conversation(self, prompt: str, n_images: int) -> str:
         content = [{"type": "image"}] * n_images + [{"type": "text", "text": prompt}]
