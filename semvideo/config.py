@@ -75,6 +75,15 @@ class TwinConfig(Section):
     drift_sd: float = Field(0.5, ge=0)  #: slow drift amplitude, same units
     run_offset_sd: float = Field(20.0, ge=0)  #: per-run baseline offset, scanner units (baselines ~500–1500)
     lag_seconds: float = Field(4.0, ge=0)  #: responses peak this long after a clip's onset
+    #: MT/MST speed tuning: each motion vertex prefers one of these local image speeds (frame widths / s;
+    #: octaves from 0.04 to 1.28 ≈ 0.5–25 °/s for a 12–20° frame, MT's range of preferred speeds) with a
+    #: log-Gaussian tuning curve of SD ``speed_tuning_sigma`` (natural-log units; Nover et al. 2005)
+    preferred_speeds: list[float] = Field(default_factory=lambda: [0.04, 0.08, 0.16, 0.32, 0.64, 1.28],
+                                          min_length=1)
+    speed_tuning_sigma: float = Field(1.2, gt=0)
+    #: frame widths from the object's centre at which expansion and rotation are read as local image speed
+    #: (≈ the world's object radius, 0.175–0.275)
+    flow_radius: float = Field(0.2, gt=0)
     #: on-disk layout the twin is written in: cc2017 (segments × repeats, TR 2 s) or hcp (HCP 7T movie runs:
     #: one viewing, movie segments between rest blocks, TR 1 s; semvideo.data.hcp). With ``hcp``,
     #: ``segment_seconds`` is the length of one movie segment and the n_*_segments / *_repeats keys are unused.

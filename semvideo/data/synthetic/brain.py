@@ -4,8 +4,12 @@ Three families of visual vertices, each with ground-truth tuning, and noise-only
 
 * early visual (V1–V4): population receptive fields (x, y, σ) reading local contrast and two colour-opponent
   channels on a coarse grid of the frame;
-* motion (MT, MST, FST, V4t, TPOJ1–3): direction-tuned motion energy (8 directions, von Mises tuning), or
-  expansion / contraction / rotation selectivity;
+* motion (MT, MST, FST, V4t, TPOJ1–3): direction-tuned motion (8 directions, von Mises tuning), or
+  expansion / contraction / rotation selectivity, each times a log-Gaussian tuning to local image speed around
+  the vertex's preferred speed (MT's separable direction × speed tuning: Rodman & Albright 1987; speed tuning
+  curves and preferred speeds spread over the population: Maunsell & Van Essen 1983, Nover, Anderson &
+  DeAngelis 2005). Without it the speed of a motion would only scale the response amplitude, which a linear
+  readout cannot tell from the direction tuning (fast in a flank direction ≈ slow in the preferred one);
 * object (LO1–3, PIT, FFC, VVC, VMV1–3, PH, V8): linear weights on the object's category and colour.
 
 Features are averaged per TR, convolved with nilearn's Glover HRF, and sampled so that the response to a clip
@@ -15,6 +19,7 @@ peaks ``lag_seconds`` after its onset. A run adds repeat-specific noise, slow dr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -32,8 +37,10 @@ __all__ = [
     "bold_signal",
     "frame_features",
     "lag_shift",
+    "motion_features",
     "sample_brain",
     "simulate_run",
+    "speed_tuning",
     "tr_average",
 ]
 
@@ -77,7 +84,7 @@ def sample_brain(rng: np.random.Generator, twin: TwinConfig, responsive_fraction
         vertices = atlas.select(rois)
         vertices = np.sort(rng.choice(vertices, int(round(twin.visual_fraction * len(vertices))), replace=False))
         chosen.update(vertices.tolist())
-        params, weights[family] = _tuning(family, rng, len(vertices), n_categories, n_colours)
+        params, weights[family] = _tuning(family, rng, len(vertices), n_categories, n_colours, twin)
         responsive = rng.random(len(vertices)) < responsive_fraction
         gain = np.where(responsive, rng.uniform(0.3, 1.0, len(vertices)), 0.0)
         rows.append(pd.DataFrame({"grayordinate": vertices, "family": family, "responsive": responsive,
@@ -91,7 +98,8 @@ def sample_brain(rng: np.random.Generator, twin: TwinConfig, responsive_fraction
     return Brain(vertices=table.iloc[order].reset_index(drop=True), weights=weights)
 
 
-def _tuning(family: str, rng, n: int, n_categories: int, n_colours: int) -> tuple[dict, np.ndarray]:
+def _tuning(family: str, rng, n: int, n_categories: int, n_colours: int,
+            twin: TwinConfig) -> tuple[dict, np.ndarray]:
     """Tuning parameters (table columns) and weights (n_features, n) of ``n`` vertices of one family."""
     if family == "early":
         x, y = rng.uniform(0.05, 0.95, (2, n))
@@ -107,21 +115,26 @@ def _tuning(family: str, rng, n: int, n_categories: int, n_colours: int) -> tupl
         kind = rng.choice(["direction", "expansion", "contraction", "rotation"], n, p=[0.7, 0.1, 0.1, 0.1])
         preferred = rng.uniform(0, 2 * np.pi, n)
         tuning = np.exp(2.0 * (np.cos(DIRECTIONS[:, None] - preferred[None]) - 1))  # von Mises, κ = 2
-        w = np.zeros((len(DIRECTIONS) + 3, n))
-        w[: len(DIRECTIONS)] = np.where(kind == "direction", tuning, 0.0)
+        speeds = np.asarray(twin.preferred_speeds)
+        channel = rng.integers(0, len(speeds), n)  # each vertex's preferred speed, log-spaced grid
+        w = np.zeros((len(DIRECTIONS) + 3, len(speeds), n))  # (motion channel, speed channel, vertex)
+        w[: len(DIRECTIONS), channel, np.arange(n)] = np.where(kind == "direction", tuning, 0.0)
         for row, name in enumerate(["expansion", "contraction", "rotation"], start=len(DIRECTIONS)):
-            w[row] = kind == name
-        return {"motion_kind": kind, "preferred_deg": np.where(kind == "direction", np.rad2deg(preferred), np.nan)}, w
+            w[row, channel, np.arange(n)] = kind == name
+        return {"motion_kind": kind, "preferred_deg": np.where(kind == "direction", np.rad2deg(preferred), np.nan),
+                "preferred_speed": speeds[channel]}, w.reshape(-1, n)
     w = np.concatenate([rng.normal(0, 1, (n_categories, n)), 0.4 * rng.normal(0, 1, (n_colours, n))])
     return {"preferred_category": w[:n_categories].argmax(0)}, w
 
 
 def frame_features(frames: np.ndarray, velocity: np.ndarray, expansion: np.ndarray, rotation: np.ndarray,
-                   category: np.ndarray, colour: np.ndarray, n_categories: int, n_colours: int) -> dict:
+                   category: np.ndarray, colour: np.ndarray, n_categories: int, n_colours: int, *,
+                   twin: TwinConfig) -> dict:
     """Per-frame features of the three families.
 
     frames (T, H, W, 3) uint8; velocity (T, 2) frame widths / s; expansion (T,) d log(scale)/dt in 1/s;
-    rotation (T,) deg / s; category, colour (T,) int indices. Returns arrays with T rows.
+    rotation (T,) deg / s; category, colour (T,) int indices. Returns arrays with T rows; the motion features
+    are (T, 11 · S) for S = ``len(twin.preferred_speeds)`` (see :func:`motion_features`).
     """
     rgb = _downsample(frames).astype(np.float32) / 255.0  # (T, 4·GRID, 4·GRID, 3): enough for 8×8 pRF maps
     lum = rgb.mean(-1)
@@ -129,12 +142,36 @@ def frame_features(frames: np.ndarray, velocity: np.ndarray, expansion: np.ndarr
     rg = rgb[..., 0] - rgb[..., 1]
     by = rgb[..., 2] - 0.5 * (rgb[..., 0] + rgb[..., 1])
     maps = np.stack([_pool(c) for c in (contrast, rg, by)], axis=1)  # (T, 3, GRID, GRID)
-    unit = np.stack([np.cos(DIRECTIONS), np.sin(DIRECTIONS)], 1)  # (8, 2)
-    energy = np.maximum(velocity @ unit.T, 0.0)  # rectified before any averaging: motion *energy*
-    flow = np.stack([np.maximum(expansion, 0), np.maximum(-expansion, 0), np.abs(rotation) / 90.0], 1)
     onehot = np.concatenate([np.eye(n_categories)[category], np.eye(n_colours)[colour]], 1)
-    return {"early": maps.reshape(len(frames), -1), "motion": np.concatenate([energy, flow], 1),
+    return {"early": maps.reshape(len(frames), -1), "motion": motion_features(velocity, expansion, rotation, twin),
             "object": onehot}
+
+
+def speed_tuning(speed: np.ndarray, preferred: np.ndarray, sigma: float) -> np.ndarray:
+    """Log-Gaussian speed tuning (Nover et al. 2005): (T,) speeds ≥ 0 → (T, S) responses in [0, 1] of units
+    preferring ``preferred`` (S,), ``exp(−ln²(speed / preferred) / 2σ²)``; 0 for a speed of 0."""
+    speed = np.asarray(speed, np.float64)[:, None]
+    ratio = np.log(np.where(speed > 0, speed, 1.0) / np.asarray(preferred)[None])
+    return np.where(speed > 0, np.exp(-ratio ** 2 / (2 * sigma ** 2)), 0.0)
+
+
+def motion_features(velocity: np.ndarray, expansion: np.ndarray, rotation: np.ndarray,
+                    twin: TwinConfig) -> np.ndarray:
+    """(T, 11, S) → (T, 11 · S): 8 direction channels, expansion, contraction, rotation, each × S speed channels.
+
+    Direction channel d is the half-wave rectified cosine between the velocity and direction d (before any
+    averaging) times the speed tuning of |velocity|; the flow channels read the local image speed that the
+    expansion rate or the rotation makes at ``twin.flow_radius`` frame widths from the object's centre.
+    """
+    speed = np.linalg.norm(velocity, axis=1)
+    unit = np.stack([np.cos(DIRECTIONS), np.sin(DIRECTIONS)], 1)  # (8, 2)
+    cosine = np.maximum(velocity @ unit.T, 0.0) / np.where(speed > 0, speed, 1.0)[:, None]  # (T, 8)
+    tune = partial(speed_tuning, preferred=np.asarray(twin.preferred_speeds), sigma=twin.speed_tuning_sigma)
+    radius = twin.flow_radius
+    flow = [tune(np.maximum(expansion, 0) * radius), tune(np.maximum(-expansion, 0) * radius),
+            tune(np.deg2rad(np.abs(rotation)) * radius)]
+    channels = np.concatenate([cosine[:, :, None] * tune(speed)[:, None], np.stack(flow, 1)], 1)  # (T, 11, S)
+    return channels.reshape(len(velocity), -1)
 
 
 def _downsample(frames: np.ndarray) -> np.ndarray:

@@ -80,7 +80,7 @@ def _render_segment(cfg: Config, clips: list[dict], rng: np.random.Generator) ->
         frames.append(rgb)
         per_frame.append(frame_features(rgb, *_kinematics([clip], clip_frames, twin.fps),
                                         *_labels([clip], clip_frames, twin), len(twin.categories),
-                                        len(twin.colours)))
+                                        len(twin.colours), twin=twin))
     return np.concatenate(frames), {k: np.concatenate([f[k] for f in per_frame]) for k in per_frame[0]}
 
 
