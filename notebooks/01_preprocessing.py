@@ -219,3 +219,28 @@ else:
     fig = plot_on_surface(voxels["grayordinate"], voxels["mean_r"], f"{subject}: selected vertices (repeat r)",
                           cmap="hot", vmin=0, vmax=float(voxels["mean_r"].max()))
 save_figure(fig, cfg.figures_dir, "selected_vertices_surface")
+
+# %% [markdown]
+# ## What the fMRI carries: the information ceiling
+# Before any decoder is trained: how much of each scene attribute that a caption level names (category, colour,
+# background, motion — the scene graph's motion type and direction —, speed) can a linear classifier read from
+# a subject's *test* BOLD? A ridge classifier is fitted on the training clips only (its penalty chosen by
+# cross-validation over whole training segments) on each ROI group's selected vertices: early visual (V1–V4),
+# the motion complex (MT, MST, FST, V4t, TPOJ1–3), ventral/lateral occipital (LO1–3, PIT, FFC, VVC, VMV1–3,
+# PH, V8) and all selected vertices. Chance is the majority-class rate of the test labels; p is one-sided
+# binomial. This is the ceiling every decoder works under. On the twin the simulator says where it put each
+# attribute (framed cells), and the twin is judged by one criterion: what it encodes is decodable from where
+# it encodes it (p < 0.01, every subject). A linear readout gives a lower bound on the information: "all
+# selected" can fall below the group that carries an attribute, as one penalty for every vertex lets the
+# uninformative ones add noise. The speed of a motion is carried by the motion vertices' speed tuning
+# (`twin.preferred_speeds`); a static object's speed label names nothing the brain could see.
+
+# %%
+if twin:
+    from semvideo.metrics.ceiling import describe_ceiling, information_ceiling, plot_ceiling
+
+    ceiling = information_ceiling(data, graphs, cfg.subjects)
+    save_table(ceiling.set_index("subject"), cfg.figures_dir, "information_ceiling", float_format="%.4g")
+    save_figure(plot_ceiling(ceiling), cfg.figures_dir, "information_ceiling")
+    print(describe_ceiling(ceiling))
+    display(ceiling.pivot_table(index=["roi_group", "attribute"], columns="subject", values="accuracy").round(3))

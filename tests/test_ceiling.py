@@ -199,6 +199,8 @@ def test_verdicts_and_prose_are_computed_from_the_table():
     assert "motion from motion complex (2/2)" in text
     assert "(a broken mechanism): speed from motion complex (1/2)" in text
     assert "does not put it (subjects with p < 0.01): category from motion complex (1/2)" in text
+    assert "From all selected vertices together, 0 of 1 attributes are decodable for every subject; not for every " \
+        "subject: speed from all selected (0/2)." in text
 
 
 def test_plot_ceiling_draws_one_heatmap_per_subject():

@@ -242,6 +242,10 @@ def describe_ceiling(table: pd.DataFrame, alpha: float = 0.01) -> str:
              f"decodable at p < {alpha:g} for all {n} subjects: {_cells(good)}.")]
     text.append(f"Encoded but not decodable for every subject (a broken mechanism): {_cells(broken)}."
                 if len(broken) else "No encoded attribute falls short: the twin's mechanisms carry what they claim.")
+    pooled = verdicts[verdicts["encoded"] & (verdicts["roi_group"] == ALL_GROUP)]
+    short = pooled[pooled["broken"]]
+    text.append(f"From {ALL_GROUP} vertices together, {len(pooled) - len(short)} of {len(pooled)} attributes are "
+                f"decodable for every subject" + (f"; not for every subject: {_cells(short)}." if len(short) else "."))
     text.append(f"Decodable where the simulator does not put it (subjects with p < {alpha:g}): {_cells(extra)}.")
     return " ".join(text)
 

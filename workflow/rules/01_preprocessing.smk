@@ -37,12 +37,13 @@ rule nb_01_preprocessing:
     input:
         nb="notebooks/01_preprocessing.py",
         data=rules.prepare.output,
-        lib=library("data", "viz.py"),
+        lib=library("data", "viz.py", "metrics/ceiling.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/01_preprocessing.ipynb",
         figures=[f"{FIGURES}/{name}" for name in (
-            ["twin_clips.png", "bold_vs_feature.png"] if CFG.world == "twin" else []) + (
+            ["twin_clips.png", "bold_vs_feature.png", "information_ceiling.csv", "information_ceiling.md",
+             "information_ceiling.png", "information_ceiling.pdf"] if CFG.world == "twin" else []) + (
             ["roi_vertex_counts.png", "roi_vertex_counts.csv", "hcp_clip_timing.png", "hcp_segments.csv"]
             if uses_hcp_layout(CFG) else ["reliability.png"]) + [
             "voxel_counts.csv", "selected_vertices_surface.png"]],
