@@ -219,6 +219,14 @@ class PriorsConfig(Section):
     batch_size: int = Field(64, ge=1)  #: frames (VAE, T2I) or clips / 4 (T2V) per step
     lr: float = Field(1e-3, gt=0)  #: peak AdamW LR (cosine schedule)
     probe_clips: int = Field(48, ge=1)  #: test clips sampled to measure caption following
+    #: VAE training on random square crops of this side (pixels; the VAE is convolutional, so a 32-px crop
+    #: costs a quarter of a 64-px frame per sample); None trains on whole frames
+    vae_crop: int | None = Field(None, ge=8, multiple_of=8)
+    #: a folder of earlier twin priors ({vae,t2i,t2v}/) that training starts from instead of random weights, so a
+    #: one-off pre-training continues across sessions; new layers (e.g. the pooled-caption projection) start at
+    #: zero, so step 0 reproduces the earlier prior; T2V takes only the earlier motion modules
+    init_from: str | None = None
+    pooled_condition: bool = True  #: twin UNets also take the pooled caption in their time embedding
 
 class CvrConfig(Section):
     """Conditional Video Render (paper §3.2, Fig. 3): DDIM sampling of the T2I and T2V stages."""

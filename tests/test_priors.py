@@ -3,6 +3,7 @@ probe, and from_pretrained loading (hub subfolder layout and twin folders)."""
 
 import json
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,8 @@ def test_vae_downsample_must_be_a_power_of_two():
 class Recorder(torch.nn.Module):
     """A stand-in UNet that predicts zero noise and records the text embeddings it was given."""
 
+    config: ClassVar[dict] = {}  # built without time_cond_proj_dim: no pooled caption
+
     def forward(self, sample, t, encoder_hidden_states):
         self.seen = encoder_hidden_states
         return type("Out", (), {"sample": torch.zeros_like(sample)})()
@@ -60,6 +63,68 @@ def test_denoising_loss_known_answer_and_caption_dropout():
     video = torch.randn(3, 4, 5, 8, 8)  # (B, C, n, h, w): a caption per frame, as UNetMotionModel expects
     priors.denoising_loss(unet, video, embeds, uncond, torch.Generator().manual_seed(0), 0.0)
     assert torch.equal(unet.seen, embeds.repeat_interleave(5, dim=0))
+
+
+def test_pooled_caption_means_the_caption_tokens_and_keeps_the_empty_caption_zero():
+    embeds = torch.zeros(2, 77, 3)
+    embeds[0, :2] = torch.tensor([[1.0, 2.0, 3.0], [3.0, 0.0, -1.0]])  # two tokens, then zero padding
+    pooled = priors.pooled_caption(embeds)
+    torch.testing.assert_close(pooled, torch.tensor([[2.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
+
+
+def test_unet_condition_feeds_the_pooled_caption_only_to_unets_built_for_it():
+    embeds = torch.randn(2, 77, 16)
+    plain = priors.build_t2i_unet(4, 4, 16, width=8, heads=2, pooled_condition=False)
+    assert set(priors.unet_condition(plain, embeds)) == {"encoder_hidden_states"}  # SD 1.5's interface
+    pooled = priors.build_t2i_unet(4, 4, 16, width=8, heads=2)
+    condition = priors.unet_condition(pooled, embeds, frames=3)
+    assert condition["encoder_hidden_states"].shape == (6, 77, 16)  # a caption per frame
+    torch.testing.assert_close(condition["timestep_cond"], embeds.mean(1))  # no padding rows here
+    # the pooled caption changes the prediction: the time-embedding path is live
+    z, t = torch.randn(2, 4, 4, 4), torch.tensor([500, 500])
+    with torch.no_grad():
+        a = pooled(z, t, **priors.unet_condition(pooled, embeds)).sample
+        b = pooled(z, t, encoder_hidden_states=embeds, timestep_cond=torch.zeros(2, 16)).sample
+    assert not torch.allclose(a, b)
+    t2v = priors.build_t2v_unet(pooled, max_frames=4)  # AnimateDiff's recipe keeps the pooled path
+    assert t2v.config.time_cond_proj_dim == 16
+    video = torch.randn(2, 4, 3, 4, 4)
+    with torch.no_grad():
+        out = t2v(video, t, **priors.unet_condition(t2v, embeds, frames=3)).sample
+    assert out.shape == video.shape
+
+
+def test_warm_start_reproduces_the_earlier_prior_and_zeroes_the_new_pooled_path(tmp_path):
+    torch.manual_seed(0)
+    earlier = priors.build_t2i_unet(4, 4, 16, width=8, heads=2, pooled_condition=False)
+    earlier.save_pretrained(tmp_path / "t2i")
+    torch.manual_seed(1)
+    model = priors.build_t2i_unet(4, 4, 16, width=8, heads=2)
+    priors.warm_start(model, str(tmp_path), "t2i")
+    z, t, embeds = torch.randn(2, 4, 4, 4), torch.tensor([10, 900]), torch.randn(2, 77, 16)
+    with torch.no_grad():  # the pooled caption enters through a zeroed projection: same output as before
+        torch.testing.assert_close(model(z, t, **priors.unet_condition(model, embeds)).sample,
+                                   earlier(z, t, encoder_hidden_states=embeds).sample)
+    t2v = priors.build_t2v_unet(model, max_frames=4)
+    t2v.save_pretrained(tmp_path / "t2v")
+    torch.manual_seed(2)
+    fresh = priors.build_t2v_unet(priors.build_t2i_unet(4, 4, 16, width=8, heads=2), max_frames=4)
+    priors.warm_start(fresh, str(tmp_path), "t2v", only="motion_modules.")
+    motion = [k for k in t2v.state_dict() if "motion_modules." in k]
+    assert motion and all(torch.equal(fresh.state_dict()[k], t2v.state_dict()[k]) for k in motion)
+    assert not torch.equal(fresh.conv_in.weight, t2v.conv_in.weight)  # spatial weights are not taken
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        priors.warm_start(model, str(tmp_path / "nowhere"), "t2i")
+
+
+def test_vae_loss_on_a_crop_sees_only_the_crop():
+    vae = priors.build_vae(32, 4, 4, width=8)
+    pixels = torch.zeros(2, 3, 32, 32)
+    seen = {}
+    original = vae.encode
+    vae.encode = lambda x: seen.setdefault("shape", x.shape) and original(x)
+    priors.vae_loss(vae, pixels, torch.Generator().manual_seed(0), crop=16)
+    assert seen["shape"] == (2, 3, 16, 16)
 
 
 def test_train_vae_learns_and_sets_unit_variance_scaling(tmp_path):

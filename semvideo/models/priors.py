@@ -64,11 +64,14 @@ __all__ = [
     "load_t2v",
     "load_vae",
     "make_scheduler",
+    "pooled_caption",
     "run_priors",
     "train_t2i",
     "train_t2v",
     "train_vae",
     "unconditional_embedding",
+    "unet_condition",
+    "warm_start",
 ]
 
 #: Scene-graph attributes the caption-following probe checks (what the anchor / holistic captions name).
@@ -96,16 +99,45 @@ def build_vae(frame_size: int, latent_channels: int = 4, downsample: int = 4, wi
 
 
 def build_t2i_unet(latent_size: int, latent_channels: int, text_dim: int, width: int = 32,
-                   heads: int = 8) -> UNet2DConditionModel:
+                   heads: int = 8, pooled_condition: bool = True) -> UNet2DConditionModel:
     """A tiny text-conditioned ``UNet2DConditionModel`` with cross-attention at both of its two resolutions.
 
-    ``text_dim`` is D of the prompt embeddings (77, D) it attends to (384 MiniLM, 768 CLIP).
+    ``text_dim`` is D of the prompt embeddings (77, D) it attends to (384 MiniLM, 768 CLIP). With
+    ``pooled_condition`` the pooled caption (:func:`pooled_caption`, (D,)) is also projected into the time
+    embedding (``time_cond_proj_dim``), so every ResNet block sees what the caption names — a path that a
+    tiny UNet learns in far fewer steps than cross-attention alone (SD's own UNet has no such input; the
+    pipeline passes it only to UNets built with it, see :func:`unet_condition`).
     """
     return UNet2DConditionModel(
         sample_size=latent_size, in_channels=latent_channels, out_channels=latent_channels,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), block_out_channels=(width, 2 * width),
-        layers_per_block=1, cross_attention_dim=text_dim, attention_head_dim=heads, norm_num_groups=8)
+        layers_per_block=1, cross_attention_dim=text_dim, attention_head_dim=heads, norm_num_groups=8,
+        time_cond_proj_dim=text_dim if pooled_condition else None)
+
+
+def pooled_caption(embeds: torch.Tensor) -> torch.Tensor:
+    """Token embeddings (B, 77, D) → (B, D): the mean of the caption's non-padding rows.
+
+    Padding rows are all-zero (MiniLM targets are zero-padded to 77), so the unconditional embedding (all
+    zeros) pools to zeros: caption dropout and classifier-free guidance keep their meaning.
+    """
+    tokens = (embeds.abs().sum(-1, keepdim=True) > 0).to(embeds.dtype)  # (B, 77, 1)
+    return (embeds * tokens).sum(1) / tokens.sum(1).clamp(min=1)
+
+
+def unet_condition(unet, embeds: torch.Tensor, frames: int = 1) -> dict[str, torch.Tensor]:
+    """The UNet keyword arguments that condition it on caption embeddings (B, 77, D).
+
+    Cross-attention to the tokens always (``encoder_hidden_states``, repeated ``frames`` times per caption
+    for a ``UNetMotionModel``, which flattens (B, n) frames); the pooled caption (B, D) as ``timestep_cond``
+    when the UNet was built with ``time_cond_proj_dim`` (the twin priors; a motion UNet repeats its time
+    embedding per frame itself).
+    """
+    kwargs = {"encoder_hidden_states": embeds.repeat_interleave(frames, dim=0) if frames > 1 else embeds}
+    if unet.config.get("time_cond_proj_dim"):
+        kwargs["timestep_cond"] = pooled_caption(embeds)
+    return kwargs
 
 
 def build_t2v_unet(t2i: UNet2DConditionModel, motion_heads: int = 2, max_frames: int = 16) -> UNetMotionModel:
@@ -236,12 +268,17 @@ def unconditional_embedding(cfg: Config, text_dim: int) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------- training
 def vae_loss(vae: AutoencoderKL, pixels: torch.Tensor, generator: torch.Generator,
-             kl_weight: float = 1e-6) -> dict[str, torch.Tensor]:
+             kl_weight: float = 1e-6, crop: int | None = None) -> dict[str, torch.Tensor]:
     """L1 reconstruction + kl_weight · KL(q(z|x) ‖ N(0, I)) (summed over latent elements, batch mean).
 
     pixels: (B, 3, H, W) in [-1, 1]. A small KL weight, as SD's VAE: the latent stays close to a Gaussian
-    scale without blurring the frames.
+    scale without blurring the frames. ``crop``: train on one random crop × crop window of the batch
+    (position drawn from ``generator``, aligned to the VAE's downsampling grid of 8 px at most).
     """
+    if crop is not None and crop < pixels.shape[-1]:
+        top, left = (int(v) * 8 for v in torch.randint(0, (pixels.shape[-1] - crop) // 8 + 1, (2,),
+                                                         generator=generator))
+        pixels = pixels[..., top:top + crop, left:left + crop]
     posterior = vae.encode(pixels).latent_dist
     z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(pixels)
     recon = vae.decode(z).sample
@@ -263,9 +300,8 @@ def denoising_loss(unet, latents: torch.Tensor, embeds: torch.Tensor, uncond: to
     noise = torch.randn(latents.shape, generator=generator).to(latents)
     t = torch.randint(0, _SD_SCHEDULE["num_train_timesteps"], (batch,), generator=generator).to(latents.device)
     noisy = _TRAIN_SCHEDULER.add_noise(latents, noise, t)
-    if latents.dim() == 5:
-        embeds = embeds.repeat_interleave(latents.shape[2], dim=0)
-    loss = ((unet(noisy, t, encoder_hidden_states=embeds).sample - noise) ** 2).mean()
+    frames = latents.shape[2] if latents.dim() == 5 else 1
+    loss = ((unet(noisy, t, **unet_condition(unet, embeds, frames)).sample - noise) ** 2).mean()
     return {"loss": loss}
 
 
@@ -273,15 +309,15 @@ _TRAIN_SCHEDULER = DDPMScheduler(**_SD_SCHEDULE)
 
 
 def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: int, batch_size: int, lr: float,
-              seed: int) -> pd.DataFrame:
+              seed: int, crop: int | None = None) -> pd.DataFrame:
     """Train the twin VAE on uint8 frames (N, H, W, 3) (training clips only), then set its scaling factor.
 
     The scaling factor becomes 1 / std of the training latents' posterior means (SD's recipe), so the
-    diffusion priors see unit-variance latents.
+    diffusion priors see unit-variance latents. ``crop``: see :func:`vae_loss`.
     """
     from semvideo.train import fit
 
-    step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g)
+    step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g, crop=crop)
     log = fit(vae, step, (frames,), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
               desc="VAE")
     vae.register_to_config(scaling_factor=1.0)
@@ -311,6 +347,32 @@ def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, 
     step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
     return fit(unet, step, (video, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                seed=seed, desc="T2V")
+
+
+def warm_start(model: torch.nn.Module, init_from: str | None, name: str, only: str | None = None) -> None:
+    """Copy the weights of an earlier prior ``init_from/name`` (safetensors) into ``model``, in place.
+
+    Tensors whose name and shape match are copied (with ``only``, just those whose name contains it, e.g. the
+    motion modules of a T2V UNet); layers the earlier prior lacks keep their initialisation, except the
+    pooled-caption projection (``time_embedding.cond_proj``), which starts at zero so that the warm-started
+    model computes exactly what the earlier prior did until training moves it. No-op when ``init_from`` is None.
+    """
+    if init_from is None:
+        return
+    from safetensors.torch import load_file
+
+    files = sorted((Path(init_from) / name).glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{Path(init_from) / name}: no safetensors weights to start from; fix "
+                                "priors.init_from or set it to null")
+    earlier = load_file(files[0])
+    own = model.state_dict()
+    copied = {k: v.to(own[k].dtype) for k, v in earlier.items()
+              if k in own and own[k].shape == v.shape and (only is None or only in k)}
+    model.load_state_dict(copied, strict=False)
+    cond_proj = getattr(getattr(model, "time_embedding", None), "cond_proj", None)
+    if cond_proj is not None and "time_embedding.cond_proj.weight" not in copied:
+        torch.nn.init.zeros_(cond_proj.weight)
 
 
 def _save(model, folder: Path) -> None:
@@ -505,8 +567,9 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
     def vae_fn():
         torch.manual_seed(cfg.seed)  # the initial weights, so that a run is repeatable from its seed
         vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
+        warm_start(vae, p.init_from, "vae")
         train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
-                  cfg.seed)
+                  cfg.seed, p.vae_crop)
         _save(vae, folder / "vae")
         return vae
 
@@ -517,7 +580,9 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
 
     def t2i_fn():
         torch.manual_seed(cfg.seed)
-        unet = build_t2i_unet(latents.shape[-1], latents.shape[2], anchor.shape[-1], p.unet_width)
+        unet = build_t2i_unet(latents.shape[-1], latents.shape[2], anchor.shape[-1], p.unet_width,
+                              pooled_condition=p.pooled_condition)
+        warm_start(unet, p.init_from, "t2i")
         train_t2i(unet, latents[:, 0], anchor, uncond, ckpt / "t2i", p.t2i_epochs, p.batch_size, p.lr, cfg.seed,
                   p.caption_dropout)
         _save(unet, folder / "t2i")
@@ -528,6 +593,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
     def t2v_fn():
         torch.manual_seed(cfg.seed)
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
+        warm_start(unet, p.init_from, "t2v", only="motion_modules.")
         train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
                   cfg.seed, p.caption_dropout)
         _save(unet, folder / "t2v")
