@@ -112,7 +112,9 @@ worse = (means3.sub(means3.loc["SemVideo"]) * sign < 0) & (pvalues3 < 0.05)
 # ## Fig. 5: the shuffle test and EPE
 # Left: P per clip (fraction of 100 frame shuffles with a lower EPE than the original order; a frame-static
 # video scores 0.5). Right: EPE of the same reconstructions. The table tests every pair of variants (paired
-# t-tests over clips, Bonferroni).
+# t-tests over clips, Bonferroni). This is our per-clip mid-p protocol (`stats.SHUFFLE_PROTOCOLS["per_clip"]`),
+# not the reference protocol of Mind-Animator's shuffle script (`"testset"`: 5 × 100 permutations, each applied to
+# every clip, test-set mean EPE, ties counted as shuffles that win, so a frame-static video scores 1; one P per repeat).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))

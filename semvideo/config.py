@@ -251,6 +251,12 @@ class EvalConfig(Section):
     #: subjects of Table 3 and Fig. 5's ablations; None = the first subject (the paper's Fig. 5 is subject 1)
     ablation_subjects: list[str] | None = None
     bootstrap_test: Literal["fraction", "normal"] = "fraction"  #: p-value of stats.bootstrap_pvalues
+    #: how Table 1's metrics are computed (semvideo.metrics.conventions): ours, or as a paper's code does
+    convention: Literal["semvideo", "mindanimator", "mindvideo", "neurons"] = "semvideo"
+    #: subjects whose Table 1 rows are also scored under every convention (notebook 06's comparability table;
+    #: Mind-Animator's 512-px EPE costs ~2.5 s per clip); None = the first subject
+    convention_subjects: list[str] | None = None
+    convention_clips: int | None = Field(None, ge=1)  #: score only the first n test clips there; None = all
     judge_epochs: int = Field(10, ge=0)
     judge_size: int = Field(32, ge=8, multiple_of=8)  #: twin judges' input side, pixels
     judge_batch_size: int = Field(128, ge=1)  #: twin judges' training batch

@@ -206,3 +206,34 @@ def test_bootstrap_table_records_its_resolution():
     _, p = stats.bootstrap_table(scores, ["SSIM"], {"SSIM": True}, 100, np.random.default_rng(0))
     assert p.attrs["resolution"] == 0.01 and p.loc["x", "SSIM"] == 0.0
     assert stats.significance_colours(p.reindex(["SemVideo", "x"])).loc["x", "SSIM"] == stats.SIGNIFICANCE_BINS[1][2]
+
+
+def test_evaluation_uses_the_configured_convention():
+    from types import SimpleNamespace
+
+    from semvideo.config import EvalConfig
+    from semvideo.metrics.evaluate import clip_scores
+    from tests.test_evaluate import ColourJudge
+
+    judge = ColourJudge()
+    judges = SimpleNamespace(image=judge, video=judge, vifi=judge, clip=judge)
+    truth, recon = TRUTH[4:8], RECON[4:8]  # shifted and hue-rotated clips (512-px EPE: keep it small)
+    run = {name: clip_scores(truth, recon, judges, EvalConfig(n_trials=10, convention=name),
+                             np.random.default_rng(0)) for name in ("semvideo", "mindanimator", "mindvideo", "neurons")}
+    ma, ne, mv, ours = run["mindanimator"], run["neurons"], run["mindvideo"], run["semvideo"]
+    np.testing.assert_array_equal(ma["EPE"], get_convention("mindanimator").epe(truth, recon))
+    np.testing.assert_array_equal(ma["Hue-pcc"], get_convention("mindanimator").hue_pcc(truth, recon))
+    np.testing.assert_array_equal(ne["SSIM"], get_convention("neurons").ssim(truth, recon))
+    for metric in ("PSNR", "Hue-pcc", "CLIP-pcc", "EPE"):  # MinD-Video's code lacks them: ours
+        np.testing.assert_array_equal(mv[metric], ours[metric])
+    np.testing.assert_array_equal(ours["SSIM"], mv["SSIM"])
+    np.testing.assert_array_equal(ours["VIFI"], ma["VIFI"])
+
+
+def test_comparability_table_averages_shared_columns_over_the_scored_clips():
+    long = pd.DataFrame({"convention": "semvideo", "method": "A", "clip_id": ["c0", "c1"],
+                         **{m: [1.0, 2.0] for m in ("SSIM", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE")}})
+    scores = pd.DataFrame({"method": "A", "clip_id": ["c0", "c1", "c2"], "VIFI": [0.5, 0.7, 100.0]})
+    table = comparability_table(long, scores)
+    assert table.loc[("A", "semvideo"), "VIFI"] == pytest.approx(0.6)
+    assert table.loc[("A", "semvideo"), "EPE"] == 1.5

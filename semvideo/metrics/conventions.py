@@ -54,6 +54,7 @@ __all__ = [
     "clip_pcc_all_pairs",
     "comparability_table",
     "convention_scores",
+    "convention_shifts",
     "get_convention",
     "hue_cosine_bgr",
     "luminance",
@@ -433,11 +434,16 @@ def comparability_table(conventions: pd.DataFrame, scores: pd.DataFrame | None =
 
     ``conventions`` is the long table of :func:`convention_scores` (or the ``*_conventions.csv`` files,
     concatenated over subjects); ``scores`` the per-clip Table 1 scores (``*_scores.csv``), whose N-way and
-    VIFI columns — computed alike by every convention — are copied into every convention's row. Means
+    VIFI columns — computed alike by every convention — are averaged over the same clips (matched on
+    ``subject`` and ``clip_id`` where both tables have them) and copied into every convention's row. Means
     are plain ``mean`` (NaN and inf propagate, as in the references).
     """
     table = conventions.groupby(["method", "convention"], sort=False)[list(CONVENTION_METRICS)].mean()
     if scores is not None:
+        keys = [k for k in ("subject", "clip_id") if k in scores.columns and k in conventions.columns]
+        if keys:  # the clips scored under the conventions only
+            scored = pd.MultiIndex.from_frame(conventions[keys].drop_duplicates())
+            scores = scores[pd.MultiIndex.from_frame(scores[keys]).isin(scored)]
         shared = [c for c in scores.columns if c not in CONVENTION_METRICS and c not in
                   ("method", "clip_id", "subject", "clip", "convention")]
         table = table.join(scores.groupby("method", sort=False)[shared].mean(), on="method")
@@ -447,3 +453,11 @@ def comparability_table(conventions: pd.DataFrame, scores: pd.DataFrame | None =
     rows = [(m, c) for m in (found if methods is None else [m for m in methods if m in found]) for c in order
             if (m, c) in table.index]
     return table.loc[rows]
+
+
+def convention_shifts(table: pd.DataFrame, reference: str = "semvideo") -> pd.DataFrame:
+    """How much the convention alone moves each number: :func:`comparability_table` minus the same method's
+    ``reference`` row (rows (method, convention), the reference rows 0; NaN where a convention lacks the metric)."""
+    base = table.xs(reference, level="convention")
+    methods = table.index.get_level_values("method")
+    return pd.DataFrame(table.to_numpy() - base.loc[methods].to_numpy(), index=table.index, columns=table.columns)

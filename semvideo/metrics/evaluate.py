@@ -14,7 +14,9 @@ with the ten per-clip scores. Methods measured side by side:
   and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`).
 
 For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
-SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). The bootstrap
+SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
+``eval.convention_subjects`` (default the first subject) it scores Table 1's methods under every named metric
+convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. The bootstrap
 p-values against SemVideo and the coloured tables are computed by notebooks 06 and 07 from these files.
 """
 
@@ -25,6 +27,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from semvideo.config import Config, EvalConfig
+from semvideo.metrics.conventions import CONVENTIONS, clip_embeddings, convention_scores, get_convention
 from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
@@ -42,8 +45,10 @@ __all__ = [
     "TABLE3_METHODS",
     "TABLE6_METHODS",
     "clip_scores",
+    "convention_subjects",
     "ridge_reconstruction",
     "run_evaluation",
+    "write_conventions",
 ]
 
 #: Table 1's columns, in the paper's order.
@@ -86,16 +91,53 @@ SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD")
 
 def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig,
                 rng: np.random.Generator) -> pd.DataFrame:
-    """The ten metrics per clip: truth, recon uint8 (N, T, H, W, 3) → DataFrame (N rows, METRICS columns)."""
+    """The ten metrics per clip: truth, recon uint8 (N, T, H, W, 3) → DataFrame (N rows, METRICS columns).
+
+    Computed under ``settings.convention`` (:mod:`semvideo.metrics.conventions`); a metric that the
+    convention's paper does not compute is computed as ``semvideo`` does.
+    """
+    conv = get_convention(settings.convention)
     scores = {}
     for n_way in settings.n_ways:
-        scores[f"{n_way}-way-I"] = image_n_way(judges.image, truth, recon, n_way, settings.n_trials, rng)
-        scores[f"{n_way}-way-V"] = video_n_way(judges.video, truth, recon, n_way, settings.n_trials, rng)
+        scores[f"{n_way}-way-I"] = image_n_way(judges.image, truth, recon, n_way, settings.n_trials, rng,
+                                               n_way_fn=conv.n_way)
+        scores[f"{n_way}-way-V"] = video_n_way(judges.video, truth, recon, n_way, settings.n_trials, rng,
+                                               n_way_fn=conv.n_way)
     scores["VIFI"] = vifi_score(judges.vifi.features, truth, recon)
-    scores["SSIM"], scores["PSNR"], scores["Hue-pcc"] = ssim(truth, recon), psnr(truth, recon), hue_pcc(truth, recon)
-    scores["CLIP-pcc"] = clip_pcc(recon, judges.clip.features, scores["VIFI"], settings.vifi_threshold)
-    scores["EPE"] = epe(truth, recon)
+    scores["SSIM"], scores["PSNR"], scores["Hue-pcc"] = ((conv.metric(m) or ours)(truth, recon) for m, ours in
+                                                         (("SSIM", ssim), ("PSNR", psnr), ("Hue-pcc", hue_pcc)))
+    if conv.clip_pcc is None or conv.name == "semvideo":
+        scores["CLIP-pcc"] = clip_pcc(recon, judges.clip.features, scores["VIFI"], settings.vifi_threshold)
+    else:
+        scores["CLIP-pcc"] = conv.clip_pcc(clip_embeddings(recon, judges.clip.features, conv.clip_size),
+                                           scores["VIFI"], settings.vifi_threshold)
+    scores["EPE"] = epe(truth, recon) if conv.epe is None or conv.name == "semvideo" else conv.epe(truth, recon)
     return pd.DataFrame({m: scores[m] for m in METRICS if m in scores})
+
+
+def convention_subjects(cfg: Config) -> list[str]:
+    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject)."""
+    subjects = list(cfg.eval.convention_subjects or cfg.subjects[:1])
+    unknown = sorted(set(subjects) - set(cfg.subjects))
+    if unknown:
+        raise ValueError(f"eval.convention_subjects names {unknown}, which are not in subjects {cfg.subjects}")
+    return subjects
+
+
+def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFrame, clip_ids, embed,
+                      threshold: float, n_clips: int | None = None) -> None:
+    """Table 1's methods scored under every convention → ``path`` (``{subject}_conventions.csv``: convention,
+    method, clip_id and :data:`~semvideo.metrics.conventions.CONVENTION_METRICS`), atomically. The VIFI gate
+    of CLIP-pcc uses each method's VIFI-scores from ``scores``; ``n_clips`` keeps the first n test clips."""
+    from semvideo.io import atomic_path
+
+    keep = slice(None, n_clips)
+    recons = {m: methods[m][keep] for m in TABLE1_METHODS}
+    vifi = {m: scores.loc[scores["method"] == m, "VIFI"].to_numpy()[keep] for m in recons}
+    table = convention_scores(truth[keep], recons, embed, vifi, tuple(CONVENTIONS), threshold)
+    table.insert(2, "clip_id", np.asarray(clip_ids)[table.pop("clip").to_numpy()])
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def ridge_reconstruction(bold_train: np.ndarray, latents_train: np.ndarray, bold_test: np.ndarray, vae) -> np.ndarray:
@@ -145,6 +187,9 @@ def run_evaluation(cfg: Config) -> None:
         scores = pd.concat(tables, ignore_index=True)
         with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
             scores.to_csv(tmp, index=False)
+        if subject in convention_subjects(cfg):
+            write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
+                              judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
         if subject in ablation_subjects(cfg):
             shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
                                      "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,

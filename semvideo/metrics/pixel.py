@@ -28,9 +28,11 @@ def ssim(truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
 
     Convention: ``skimage.metrics.structural_similarity(truth, recon, data_range=255, channel_axis=-1)`` on
     each RGB frame — skimage's defaults (7×7 uniform window, sample covariance, K1 = 0.01, K2 = 0.03), SSIM
-    averaged over the three channels — exactly Mind-Animator's ``ssim_metric`` and the "SSIM (RGB, data
-    range 255, channel last)" that SemVideo's Table 1 inherits. (MinD-Video's variant converts to grey with
-    a Gaussian window; it gives different numbers and is not used here.) Frames must be at least 7×7.
+    averaged over the three channels — exactly Mind-Animator's and MinD-Video's ``ssim_metric`` and the "SSIM
+    (RGB, data range 255, channel last)" that SemVideo's Table 1 inherits. (NEURONS' ``ssim_metric`` converts
+    to grey with a Gaussian window and, through ``channel_axis=-1`` on the grey image, computes a 1-D SSIM
+    down each column: :func:`semvideo.metrics.conventions.ssim_grey_columns`.) Frames must be at least 7×7.
+    Other papers' conventions: :mod:`semvideo.metrics.conventions` (config ``eval.convention``).
 
     Parameters
     ----------
@@ -79,8 +81,9 @@ def hue_pcc(truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
     ``calculate_hue_similarity`` (not a histogram comparison), which SemVideo's Appendix B describes as
     "the cosine similarity between the hue channel vectors". Mind-Animator divides hue by 360 first (the
     scale cancels in a cosine) and passes RGB arrays to ``cv2.COLOR_BGR2HSV``, i.e. it computes the hue of the
-    channel-swapped image; we convert RGB correctly. Pass ``truth[..., ::-1], recon[..., ::-1]`` to reproduce
-    the reference numbers exactly.
+    channel-swapped image; we convert RGB correctly. The ``mindanimator`` convention
+    (:func:`semvideo.metrics.conventions.hue_cosine_bgr`) reproduces the reference numbers exactly, its NaN
+    for all-zero hue included.
 
     Hue is 0 for grey pixels (and for pure red), so a frame can have an all-zero hue vector; the cosine is
     then undefined and we set it to 1 when both frames have zero hue everywhere (their hue vectors are

@@ -22,7 +22,10 @@ def n_way_top1(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_t
     """N-way top-1 classification accuracy of reconstructions, one value per sample (Appendix B).
 
     Reference protocol (MinD-Video ``n_way_top_k_acc`` with ``img/video_classify_metric``, reused by
-    NeuroClips, Mind-Animator and SemVideo):
+    NeuroClips, NEURONS, Mind-Animator and SemVideo; the references draw each trial's distractors with the
+    unseeded global ``np.random.choice``, here they come from ``rng`` in one vectorised draw — the same
+    distribution, tested against the reference's draw in ``tests/test_conventions.py``;
+    :func:`semvideo.metrics.conventions.n_way_reference` replays the reference's draw itself):
 
     1. the *truth classes* are the judge's ``n_truth`` = 3 most probable classes on the ground-truth frame or
        clip (not a dataset label: the judge defines the classes);
@@ -75,13 +78,15 @@ def n_way_chance(n_way: int, n_truth: int = 3) -> float:
 
 
 def image_n_way(judge: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, recon: np.ndarray, n_way: int,
-                n_trials: int, rng: np.random.Generator, n_truth: int = 3) -> np.ndarray:
+                n_trials: int, rng: np.random.Generator, n_truth: int = 3,
+                n_way_fn: Callable[..., np.ndarray] | None = None) -> np.ndarray:
     """Image-level N-way top-1 ("N-way-I"): every frame is judged alone; per clip, the mean over its frames.
 
     Parameters
     ----------
     judge : image judge, uint8 (B, H, W, 3) → probabilities (B, K)
     truth, recon : uint8 (N, T, H, W, 3), RGB 0–255
+    n_way_fn : the trial procedure, :func:`n_way_top1` by default (a metric convention's ``n_way``)
 
     Returns
     -------
@@ -90,25 +95,27 @@ def image_n_way(judge: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, re
     truth, recon = _check_clips(truth, recon)
     n, t = truth.shape[:2]
     frames_t, frames_r = truth.reshape(n * t, *truth.shape[2:]), recon.reshape(n * t, *recon.shape[2:])
-    acc = n_way_top1(judge(frames_t), judge(frames_r), n_way, n_trials, rng, n_truth)
+    acc = (n_way_fn or n_way_top1)(judge(frames_t), judge(frames_r), n_way, n_trials, rng, n_truth)
     return acc.reshape(n, t).mean(axis=1)
 
 
 def video_n_way(judge: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, recon: np.ndarray, n_way: int,
-                n_trials: int, rng: np.random.Generator, n_truth: int = 3) -> np.ndarray:
+                n_trials: int, rng: np.random.Generator, n_truth: int = 3,
+                n_way_fn: Callable[..., np.ndarray] | None = None) -> np.ndarray:
     """Video-level N-way top-1 ("N-way-V"): the video judge classifies whole clips.
 
     Parameters
     ----------
     judge : video judge, uint8 (B, T, H, W, 3) → probabilities (B, K)
     truth, recon : uint8 (N, T, H, W, 3), RGB 0–255
+    n_way_fn : the trial procedure, :func:`n_way_top1` by default (a metric convention's ``n_way``)
 
     Returns
     -------
     float64 (N,): per-clip N-way accuracy.
     """
     truth, recon = _check_clips(truth, recon)
-    return n_way_top1(judge(truth), judge(recon), n_way, n_trials, rng, n_truth)
+    return (n_way_fn or n_way_top1)(judge(truth), judge(recon), n_way, n_trials, rng, n_truth)
 
 
 def vifi_score(features: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, recon: np.ndarray) -> np.ndarray:

@@ -52,7 +52,9 @@ def epe(truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
     on ``COLOR_RGB2GRAY`` frames is computed for the truth and for the reconstruction; the EPE of the pair is
     the mean over pixels of the Euclidean distance between the two flow vectors, and the clip's EPE is the
     mean over its T−1 pairs. Lower is better; identical clips give 0; units are pixels at the evaluated
-    resolution (so EPE is comparable only between methods evaluated at the same frame size).
+    resolution (so EPE is comparable only between methods evaluated at the same frame size: Mind-Animator
+    resizes every frame to 512 × 512 and converts with ``COLOR_BGR2GRAY``, the ``mindanimator`` convention's
+    :class:`semvideo.metrics.conventions.FlowEPE`).
 
     Parameters
     ----------
@@ -88,7 +90,8 @@ def clip_pcc(recon: np.ndarray, embed: Callable[[np.ndarray], np.ndarray], vifi:
     the mean cosine similarity of the T−1 adjacent frame pairs. To stop a static or unrelated video from
     scoring high ("spurious inflation", paper §4), the score is set to 0 for every clip whose VIFI-score
     is below ``threshold`` (0.6). The paper says "< 0.6"; Mind-Animator zeroes at "≤ 0.6" — the two differ
-    only for a VIFI of exactly 0.6. The truth frames are not used.
+    only for a VIFI of exactly 0.6 (the ``mindanimator`` convention; NEURONS averages all frame pairs and has
+    no gate: :mod:`semvideo.metrics.conventions`). The truth frames are not used.
 
     Parameters
     ----------

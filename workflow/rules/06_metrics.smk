@@ -29,6 +29,10 @@ rule evaluate:
     output:
         scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
         shuffle=[f"{RESULTS}/metrics/{s}_shuffle.csv" for s in ablation_subjects(CFG)],
+        # Table 1's methods under every metric convention (notebook 06's comparability table)
+        # (subjects: eval.convention_subjects, else the first: semvideo.metrics.evaluate.convention_subjects)
+        conventions=[f"{RESULTS}/metrics/{s}_conventions.csv"
+                     for s in CFG.eval.convention_subjects or CFG.subjects[:1]],
     benchmark:
         f"{RESULTS}/benchmarks/evaluate.tsv"
     log:
@@ -41,12 +45,14 @@ rule nb_06_metrics:
     input:
         nb="notebooks/06_metrics.py",
         scores=rules.evaluate.output.scores,
+        conventions=rules.evaluate.output.conventions,
         lib=library("metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/06_metrics.ipynb",
         figures=[f"{FIGURES}/{table}{name}" for table in ["table2" if uses_hcp_layout(CFG) else "table1"]
-                 for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")],
+                 for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")]
+        + [f"{FIGURES}/table1_conventions{ext}" for ext in (".csv", ".md")],
     benchmark:
         f"{RESULTS}/benchmarks/nb_06_metrics.tsv"
     log:
