@@ -129,13 +129,14 @@ def test_training_uses_only_training_clips():
     assert (decoder.predict(x[test][:5]) == guess[:5]).all()
 
 
-def test_ridge_decoder_matches_sklearn_at_the_chosen_penalty():
+@pytest.mark.parametrize("n_vertices", [30, 400])  # fewer vertices than clips (SVD) and more (Gram matrix)
+def test_ridge_decoder_matches_sklearn_at_the_chosen_penalty(n_vertices):
     rng = np.random.default_rng(3)
-    y, x = _planted(rng, 240, 30, COLOURS, 0.5)
+    y, x = _planted(rng, 240, n_vertices, COLOURS, 0.5)
     decoder = fit_ridge_decoders(x, {"c": y}, np.repeat(np.arange(4), 60))["c"]
     z = (x - x.mean(0)) / x.std(0)
     reference = RidgeClassifier(alpha=decoder.alpha * x.shape[1]).fit(z, y)
-    x_new = rng.normal(0, 1, (50, 30))
+    x_new = rng.normal(0, 1, (50, n_vertices))
     # sklearn's targets are ±1, ours one-hot 0/1: its decision function is 2·ours − 1
     ours = decoder.decision_function(x_new)
     np.testing.assert_allclose(reference.decision_function((x_new - x.mean(0)) / x.std(0)), 2 * ours - 1, atol=1e-8)
