@@ -127,12 +127,31 @@ class FmriConfig(Section):
     segment_table: str | None = None
 
 
+#: the transformers captioners (semvideo.semminer.backends): hf = any image-text model shown frames as images;
+#: qwen2.5-vl = Qwen2.5-VL given the clip as a video through its own processor (needs the [gpu] extra's
+#: torchvision); llava = a LLaVA model shown frames as images
+ModelCaptioner = Literal["hf", "qwen2.5-vl", "llava"]
+
+
+class CaptionerSpec(Section):
+    """One captioner of Table 6's comparison (real data): a label, a backend and its model."""
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  #: Table 6's row name; the run is ``<name>-<label>``
+    backend: ModelCaptioner = "hf"
+    model_id: str
+
+
 class SemMinerConfig(Section):
     """Multi-level captions through the two-stage prompt chain (paper §3.1, Appendix A)."""
 
-    #: oracle = the twin's scene graphs; hf = a transformers image-text model; blip = one short caption for all
-    backend: Literal["oracle", "hf", "blip"] = "oracle"
-    model_id: str | None = None  #: hub id or local path for ``hf``; None = Qwen/Qwen2.5-VL-7B-Instruct
+    #: oracle = the twin's scene graphs; blip = one short caption for all (twin); or a transformers captioner
+    backend: Literal["oracle", "blip"] | ModelCaptioner = "oracle"
+    model_id: str | None = None  #: hub id or local path of the model; None = Qwen/Qwen2.5-VL-7B-Instruct
+    #: BLIP-2 (Blip2ForConditionalGeneration) id / path for the single-caption baseline on real data; None asks
+    #: the chain's model the short ``blip`` prompt about the first frame
+    baseline_model_id: str | None = None
+    #: Table 6 on real data: each captioner runs the whole pipeline as its own run (semminer.backends.table6_runs)
+    captioners: list[CaptionerSpec] = Field(default_factory=list)
     max_basic_words: int = Field(20, ge=1)  #: C_basic is truncated to this many words (the paper's 20)
     n_frames: int = Field(4, ge=1)  #: frames sampled per clip (first and last included) for ``hf``
     batch_size: int = Field(8, ge=1)  #: clips per generate call
@@ -352,7 +371,7 @@ def load_config(path: str | Path, **overrides: Any) -> Config:
 
 
 #: The model sources (hub id or local folder) of each config section.
-MODEL_SOURCES = {"semminer": ("model_id",), "embed": ("model_id",),
+MODEL_SOURCES = {"semminer": ("model_id", "baseline_model_id"), "embed": ("model_id",),
                  "priors": ("vae", "t2i", "motion_adapter", "sparsectrl"),
                  "eval": ("image_judge", "video_judge", "clip_model")}
 

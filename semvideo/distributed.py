@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Distributed", "is_main_process", "launched_with_accelerate", "prepare", "wait_for_everyone"]
+__all__ = ["Distributed", "is_main_process", "launched_with_accelerate", "prepare", "start", "wait_for_everyone"]
 
 
 def launched_with_accelerate() -> bool:
@@ -45,13 +45,24 @@ def launched_with_accelerate() -> bool:
     return "ACCELERATE_MIXED_PRECISION" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def _state():
+def start(device: torch.device | str) -> None:
+    """Join the launched processes (nothing when single-process) on ``device``'s backend: gloo for the CPU,
+    NCCL for CUDA. A stage calls this first, with its resolved device, so that a CPU config trains on the CPU
+    even on a GPU machine. On a CPU-only machine, launch several CPU processes with
+    ``accelerate launch --multi_gpu --num_processes N`` (accelerate's ``--cpu`` flag alone starts one process
+    unless MPI is installed) or with ``torchrun --nproc_per_node N``."""
+    _state(cpu=torch.device(device).type == "cpu")
+
+
+def _state(cpu: bool | None = None):
     """accelerate's process state (initialises the process group once), or None when not launched."""
     if not launched_with_accelerate():
         return None
     from accelerate import PartialState
 
-    return PartialState()
+    if cpu is None:  # not started by a stage: the CPU unless the launch or the machine says otherwise
+        cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true") or not torch.cuda.is_available()
+    return PartialState(cpu=cpu)
 
 
 def is_main_process() -> bool:
@@ -141,7 +152,8 @@ def prepare(model: torch.nn.Module, optimizer: torch.optim.Optimizer, dataloader
         None (default) decides from the environment (:func:`launched_with_accelerate`); True forces the
         accelerator even in a single process (used by the tests); False forces the plain path.
     cpu
-        Passed to ``Accelerator(cpu=...)``; default: True when the model's parameters are on the CPU.
+        Passed to ``Accelerator(cpu=...)``; default: True when the model's parameters are on the CPU (the
+        device policy puts them on the configured device first).
     mixed_precision
         "no", "fp16" or "bf16"; default: what ``accelerate launch`` was given (or "no").
     """
@@ -150,15 +162,18 @@ def prepare(model: torch.nn.Module, optimizer: torch.optim.Optimizer, dataloader
     if not use_accelerate:
         return Distributed(model, optimizer, dataloader, scheduler)
     from accelerate import Accelerator, DistributedDataParallelKwargs
+    from accelerate.state import AcceleratorState
 
     if cpu is None:
-        cpu = next(model.parameters()).device.type == "cpu" and not torch.cuda.is_available()
+        cpu = next(model.parameters()).device.type == "cpu"
     # a batch shard may hold no row of some subject, leaving that subject's input layer without a gradient
     kwargs = {"kwargs_handlers": [DistributedDataParallelKwargs(find_unused_parameters=True)]}
     if cpu:
         kwargs["cpu"] = True
     if mixed_precision is not None:
         kwargs["mixed_precision"] = mixed_precision
+    # one Accelerator per call: forget the previous call's settings (mixed precision), keep the process group
+    AcceleratorState._reset_state()
     accelerator = Accelerator(**kwargs)
     objects = [model, optimizer] + [obj for obj in (dataloader, scheduler) if obj is not None]
     prepared = list(accelerator.prepare(*objects))

@@ -23,6 +23,7 @@ to ``ckpt_dir/losses.csv`` after every epoch.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -161,6 +162,10 @@ def fit(
     dist = prepare(_Stepper(model, step), optimizer, use_accelerate=use_accelerate,
                    mixed_precision=None if mixed_precision == "no" else mixed_precision)
     device = dist.device
+    if dist.num_processes > 1 or start > 0:  # one line per process: who trains what, where, from which epoch
+        span = f"resumes at epoch {start} of {epochs}" if start else f"epochs 0–{epochs - 1}"
+        print(f"fit {desc}: process {dist.process_index + 1}/{dist.num_processes} on {device}, {span}",
+              file=sys.stderr, flush=True)
     model.train()
     with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False,
               disable=not dist.is_main_process) as bar:

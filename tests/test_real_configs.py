@@ -37,7 +37,9 @@ def test_hub_ids_device_and_dtype(name):
     cfg = _load(name)
     for (section, key), hub_id in HUB_IDS.items():
         assert getattr(getattr(cfg, section), key) == hub_id, f"{name}: {section}.{key}"
-    assert cfg.embed.backend == "clip" and cfg.semminer.backend == "hf"
+    assert cfg.embed.backend == "clip" and cfg.semminer.backend == "qwen2.5-vl" and cfg.semminer.dtype == "bfloat16"
+    assert cfg.semminer.baseline_model_id == "Salesforce/blip2-opt-2.7b"  # BLIP-2, the single-caption baseline
+    assert [c.backend for c in cfg.semminer.captioners] == ["qwen2.5-vl", "llava"]  # Table 6's swap
     assert cfg.device == "cuda" and cfg.dtype in ("float16", "bfloat16")
     assert cfg.world == name.removesuffix(".yaml")
 

@@ -36,6 +36,7 @@ from semvideo.config import LEVELS, Config
 from semvideo.data.prepared import PreparedData
 from semvideo.device import peak_memory, resolve_device, training_kwargs
 from semvideo.distributed import is_main_process, wait_for_everyone
+from semvideo.distributed import start as start_processes
 from semvideo.io import read_json, save_npy, write_json
 from semvideo.paths import RunPaths
 from semvideo.retrieval import chance_level, topk_accuracy
@@ -517,6 +518,7 @@ def run_sad(cfg: Config) -> None:
     models); a change of the SAD config, seed, subjects, code or inputs starts over.
     """
     device = resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
+    start_processes(device)  # under `accelerate launch`: join the other processes on this device's backend
     _start_or_resume(cfg)
     start, summary, usage = time.perf_counter(), {}, {"mixed_precision": training_kwargs(cfg)["mixed_precision"]}
     n_test = None
