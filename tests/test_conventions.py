@@ -197,7 +197,8 @@ def test_significance_colours_respect_the_bootstrap_resolution():
     assert list(stats.significance_colours(p)["SSIM"])[1:] == [pink, pink, yellow]  # 0 of 100: p < 0.01 only
     assert stats.significance_bin(0.0, stats.pvalue_resolution("fraction", 10_000)) == 0
     assert stats.pvalue_resolution("normal", 100) is None
-    assert "not resolvable" in stats.significance_labels(0.01)[0]
+    assert stats.significance_labels(0.01)[0] == "p < 0.0001: unresolvable with 100 sets (smallest p 0.01)"
+    assert stats.significance_labels(0.01)[1:] == [label for _, label, _ in stats.SIGNIFICANCE_BINS[1:]]
 
 
 def test_bootstrap_table_records_its_resolution():

@@ -185,7 +185,7 @@ def significance_colours(pvalues: pd.DataFrame, reference_colour: str = "white",
 def significance_labels(resolution: float | None = None) -> list[str]:
     """Legend labels of :data:`SIGNIFICANCE_BINS`; bins finer than ``resolution`` are marked unresolvable."""
     return [label if resolution is None or upper >= resolution
-            else f"{label}: not resolvable (p ≥ {resolution:g} with {round(1 / resolution)} sets)"
+            else f"{label}: unresolvable with {round(1 / resolution)} sets (smallest p {resolution:g})"
             for upper, label, _ in SIGNIFICANCE_BINS]
 
 
