@@ -10,12 +10,19 @@ from diffusers import AutoencoderKL, MotionAdapter, SparseControlNetModel, UNet2
 from semvideo.config import Config
 from semvideo.models import priors
 from semvideo.models.cvr import (
+    ABLATION_VARIANTS,
+    ORACLE_VARIANTS,
+    RENDER_VARIANTS,
+    TRUTH,
+    RenderVariant,
     SemVideoPipeline,
     clip_generators,
     load_pipeline,
     recon_path,
     render_jobs,
+    render_variant,
     run_render,
+    true_level,
 )
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
@@ -166,6 +173,16 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
                 torch.randn(n_test, N_FRAMES, 4, 8, 8, generator=g).numpy())
     for level in ("anchor", "holi", "blip"):
         np.save(root / "sad" / "pred" / f"subject1_{level}_refined.npy", torch.randn(n_test, 77, D, generator=g).numpy())
+    with pytest.raises(FileNotFoundError, match="anchor_test.npy.*embed"):  # the oracle ladder's truth
+        run_render(cfg)
+    assert not (root / "recon" / "subject1.npz").exists()  # inputs are checked before anything renders
+    (root / "embeddings").mkdir()
+    for level in ("anchor", "holi"):
+        np.save(root / "embeddings" / f"{level}_test.npy", torch.randn(n_test, 77, D, generator=g).numpy())
+    with pytest.raises(FileNotFoundError, match="latents_test.npy.*train-mad"):
+        run_render(cfg)
+    true_latents = torch.randn(n_test, N_FRAMES, 4, 8, 8, generator=g).numpy()
+    np.save(root / "mad" / "latents_test.npy", true_latents)
     run_render(cfg)
     recon = np.load(root / "recon" / "subject1.npz")
     assert recon["frames"].shape == (n_test, N_FRAMES, SIZE, SIZE, 3) and recon["anchor"].shape == (n_test, SIZE, SIZE, 3)
@@ -173,9 +190,30 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
     assert (root / "recon" / "timing.json").exists()
     variants = {method: np.load(recon_path(cfg, method, subject)) for method, subject in render_jobs(cfg)}
     assert set(variants) == {"SemVideo", "Single caption (BLIP-style)", "w/o C_anchor", "w/o C_holi", "w/o C_motion",
-                             "w/o MAD"}
+                             "w/o MAD", *ORACLE_VARIANTS}
     # a variant changes only the stage it ablates: w/o C_holi keeps the anchor frame, w/o C_anchor does not
     np.testing.assert_array_equal(variants["w/o C_holi"]["anchor"], recon["anchor"])
     assert not np.array_equal(variants["w/o C_anchor"]["anchor"], recon["anchor"])
     np.testing.assert_array_equal(variants["w/o C_anchor"]["blurry"], recon["blurry"])  # same MAD output
     assert not np.array_equal(variants["w/o C_motion"]["blurry"], recon["blurry"])  # the other MAD
+    # the oracle ladder: each variant takes the truth where it says so, and nothing else changes
+    vae = AutoencoderKL.from_pretrained(root / "priors" / "vae")
+    true_blurry = priors.decode_latents(vae, torch.from_numpy(true_latents))
+    for method in ("Oracle (c): true captions + true latents", "Oracle (e): decoded captions + true latents"):
+        np.testing.assert_array_equal(variants[method]["blurry"], true_blurry)
+    np.testing.assert_array_equal(variants["Oracle (d): true captions + MAD's ê"]["blurry"], recon["blurry"])
+    assert not np.array_equal(variants["Oracle (d): true captions + MAD's ê"]["anchor"], recon["anchor"])
+    # (c) and (e) share the blurry input and differ only in their captions
+    assert not np.array_equal(variants["Oracle (c): true captions + true latents"]["anchor"],
+                              variants["Oracle (e): decoded captions + true latents"]["anchor"])
+
+
+def test_oracle_variants_name_their_truth():
+    assert all(v.uses_truth for v in ORACLE_VARIANTS.values())
+    assert not any(v.uses_truth for v in (*RENDER_VARIANTS.values(), *ABLATION_VARIANTS.values()))
+    assert ORACLE_VARIANTS["Oracle (b): true captions alone"].mad is None
+    assert ORACLE_VARIANTS["Oracle (e): decoded captions + true latents"] == RenderVariant("oracle_latents", mad=TRUTH)
+    assert true_level("holi") == "true:holi"
+    assert render_variant("w/o MAD") is ABLATION_VARIANTS["w/o MAD"]
+    with pytest.raises(KeyError, match="not a rendered method"):
+        render_variant("Ridge latent decoder")

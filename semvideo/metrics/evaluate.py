@@ -11,7 +11,10 @@ with the ten per-clip scores. Methods measured side by side:
 * ``Single caption (BLIP-style)`` — the NeuroClips / Mind-Animator family (see
   :data:`semvideo.models.cvr.RENDER_VARIANTS`);
 * for ``eval.ablation_subjects`` also Table 3's ablations (``w/o C_anchor``, ``w/o C_holi``, ``w/o C_motion``)
-  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`).
+  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`), and the oracle ladder: the renders
+  of :data:`semvideo.models.cvr.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
+  ceiling ``Oracle (a): VAE round trip`` (the VAE decoding of the true test clips' latents,
+  ``mad/latents_test.npy``).
 
 For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
 SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
@@ -159,9 +162,15 @@ def run_evaluation(cfg: Config) -> None:
     from semvideo.io import atomic_path
     from semvideo.metrics.judges import load_judges
     from semvideo.metrics.stats import shuffle_test
-    from semvideo.models.cvr import ABLATION_VARIANTS, ablation_subjects, recon_path
+    from semvideo.models.cvr import (
+        ABLATION_VARIANTS,
+        ORACLE_VARIANTS,
+        VAE_ROUND_TRIP,
+        ablation_subjects,
+        recon_path,
+    )
     from semvideo.models.mad import target_latents
-    from semvideo.models.priors import load_vae
+    from semvideo.models.priors import decode_latents, load_vae
     from semvideo.paths import RunPaths
 
     resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
@@ -179,7 +188,10 @@ def run_evaluation(cfg: Config) -> None:
                                                                 latents_train, np.asarray(data.bold(subject, "test")),
                                                                 vae)}
         if subject in ablation_subjects(cfg):
-            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in ABLATION_VARIANTS}
+            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
+                                                                                       *ORACLE_VARIANTS)}
+            # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
+            methods[VAE_ROUND_TRIP] = decode_latents(vae, target_latents(vae, truth, paths.mad / "latents_test.npy"))
         tables = []
         for offset, (method, frames) in enumerate(methods.items()):
             rng = np.random.default_rng([cfg.seed, number, offset])

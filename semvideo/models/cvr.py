@@ -43,8 +43,10 @@ from tqdm.auto import tqdm
 from semvideo.config import Config
 from semvideo.models import priors as priors_lib
 
-__all__ = ["ABLATION_VARIANTS", "RENDER_VARIANTS", "RenderVariant", "SemVideoPipeline", "SemVideoPipelineOutput",
-           "ablation_subjects", "load_pipeline", "recon_path", "render_jobs", "render_kwargs", "run_render"]
+__all__ = ["ABLATION_VARIANTS", "ORACLE_LADDER", "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP",
+           "RenderVariant", "SemVideoPipeline",
+           "SemVideoPipelineOutput", "ablation_subjects", "load_pipeline", "recon_path", "render_jobs", "render_kwargs",
+           "render_variant", "run_render", "true_level"]
 
 Generator = torch.Generator | list[torch.Generator] | None
 
@@ -275,20 +277,39 @@ def clip_generators(seed: int, rows: range | list[int]) -> list[torch.Generator]
     return [torch.Generator().manual_seed(seed * 100_003 + int(r)) for r in rows]
 
 
+#: ``RenderVariant.mad`` for the true video's latents E(V) (``mad/latents_test.npy``) as the blurry input
+TRUTH = "truth"
+_TRUE_PREFIX = "true:"
+
+
+def true_level(level: str) -> str:
+    """The ``RenderVariant`` level name of a caption level's *true* embedding: ``"true:anchor"`` →
+    ``embeddings/anchor_test.npy`` (Z(C) of the true captions) instead of SAD's decoded Ẑ."""
+    return f"{_TRUE_PREFIX}{level}"
+
+
 @dataclass(frozen=True)
 class RenderVariant:
-    """What feeds the render of one method: a MAD output and the SAD levels that condition each stage.
+    """What feeds the render of one method: a motion-latent source and the embeddings that condition each stage.
 
-    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_nosem"`` without C_motion), or None for no
-    motion latents (both stages then generate from noise, strength 1). ``anchor_level`` / ``holi_level``: the
-    SAD level whose Ẑ conditions the T2I / T2V stage, or None for the unconditional embedding (the level
-    removed). ``folder``: where its reconstructions go under ``recon/`` ("" = ``recon/`` itself).
+    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_nosem"`` without C_motion), :data:`TRUTH` for
+    the true video's latents E(V) (the oracle ladder), or None for no motion latents (both stages then generate
+    from noise, strength 1). ``anchor_level`` / ``holi_level``: the SAD level whose Ẑ conditions the T2I / T2V
+    stage, ``true_level(level)`` (``"true:anchor"``) for that level's true caption embedding, or None for the
+    unconditional embedding (the level removed). ``folder``: where its reconstructions go under ``recon/``
+    ("" = ``recon/`` itself).
     """
 
     folder: str
     mad: str | None = ""
     anchor_level: str | None = "anchor"
     holi_level: str | None = "holi"
+
+    @property
+    def uses_truth(self) -> bool:
+        """Whether any input is the truth rather than decoded from fMRI (an oracle)."""
+        levels = (self.anchor_level or "", self.holi_level or "")
+        return self.mad == TRUTH or any(level.startswith(_TRUE_PREFIX) for level in levels)
 
 
 #: Table 1's render-based rows (every subject) and Table 3 / Fig. 5's ablations (``eval.ablation_subjects``).
@@ -308,6 +329,32 @@ ABLATION_VARIANTS = {
     "w/o C_motion": RenderVariant("wo_motion", mad="_nosem"),
     "w/o MAD": RenderVariant("wo_mad", mad=None),
 }
+_TRUE_CAPTIONS = {"anchor_level": true_level("anchor"), "holi_level": true_level("holi")}
+#: The oracle ladder's renders (DESIGN §5; rows b–e, ablation subjects): the truth replaces one decoded input at
+#: a time. Rows (b) and (c) read no fMRI; they are rendered once per ablation subject all the same (the same
+#: clip seeds, so the same frames), which keeps every method's layout ``recon/<folder>/{subject}.npz``. Row (a),
+#: the VAE round trip of the true clip, is not a render (:data:`semvideo.metrics.evaluate.VAE_ROUND_TRIP`);
+#: row (f) is SemVideo.
+ORACLE_VARIANTS = {
+    "Oracle (b): true captions alone": RenderVariant("oracle_captions", mad=None, **_TRUE_CAPTIONS),
+    "Oracle (c): true captions + true latents": RenderVariant("oracle_captions_latents", mad=TRUTH,
+                                                              **_TRUE_CAPTIONS),
+    "Oracle (d): true captions + MAD's ê": RenderVariant("oracle_captions_mad", mad="", **_TRUE_CAPTIONS),
+    "Oracle (e): decoded captions + true latents": RenderVariant("oracle_latents", mad=TRUTH),
+}
+
+#: Row (a) of the oracle ladder: the VAE decoding of the true clip's latents E(V), scored by ``run_evaluation``.
+VAE_ROUND_TRIP = "Oracle (a): VAE round trip"
+#: The oracle ladder's rows in order, (a) the ceiling to (f) everything decoded.
+ORACLE_LADDER = (VAE_ROUND_TRIP, *ORACLE_VARIANTS, "SemVideo")
+
+
+def render_variant(method: str) -> RenderVariant:
+    """The :class:`RenderVariant` of a rendered method (Table 1, ablations or the oracle ladder)."""
+    variants = {**RENDER_VARIANTS, **ABLATION_VARIANTS, **ORACLE_VARIANTS}
+    if method not in variants:
+        raise KeyError(f"'{method}' is not a rendered method; known: {sorted(variants)}")
+    return variants[method]
 
 
 def ablation_subjects(cfg: Config) -> list[str]:
@@ -317,15 +364,15 @@ def ablation_subjects(cfg: Config) -> list[str]:
 
 
 def render_jobs(cfg: Config) -> list[tuple[str, str]]:
-    """Every (method, subject) the render stage produces, in order."""
+    """Every (method, subject) the render stage produces, in order: Table 1's for every subject, then the
+    ablations and the oracle ladder for the ablation subjects."""
     jobs = [(method, s) for method in RENDER_VARIANTS for s in cfg.subjects]
-    return jobs + [(method, s) for method in ABLATION_VARIANTS for s in ablation_subjects(cfg)]
+    return jobs + [(method, s) for method in (*ABLATION_VARIANTS, *ORACLE_VARIANTS) for s in ablation_subjects(cfg)]
 
 
 def recon_path(cfg: Config, method: str, subject: str):
     """``recon/[<variant folder>/]{subject}.npz`` of one method (no dataset needed: Snakemake calls it)."""
-    variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
-    return cfg.results_dir / "recon" / variant.folder / f"{subject}.npz"
+    return cfg.results_dir / "recon" / render_variant(method).folder / f"{subject}.npz"
 
 
 def run_render(cfg: Config) -> None:
@@ -333,7 +380,8 @@ def run_render(cfg: Config) -> None:
 
     Each file holds uint8 ``frames``, ``blurry``, ``anchor`` and ``clip_id``. Inputs: MAD's
     ``mad/pred/{subject}{suffix}_latents.npy`` (N, n, C, h, w) and SAD's ``sad/pred/{subject}_{level}_refined.npy``
-    (N, 77, D). Also writes ``recon/timing.json`` (seconds per clip per method and subject).
+    (N, 77, D); the oracle variants also read the truth, ``mad/latents_test.npy`` (E(V), cached by train-mad) and
+    ``embeddings/{level}_test.npy``. Also writes ``recon/timing.json`` (seconds per clip per method and subject).
     """
     from semvideo.data.prepared import PreparedData
     from semvideo.device import peak_memory, resolve_device
@@ -343,11 +391,13 @@ def run_render(cfg: Config) -> None:
     resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths = RunPaths.from_config(cfg)
     clip_ids = PreparedData.from_config(cfg).split_clips("test")["clip_id"].to_numpy().astype(str)
+    for method, subject in render_jobs(cfg):  # every input present and aligned before the first render
+        _render_inputs(paths, subject, len(clip_ids), render_variant(method))
     pipe = load_pipeline(cfg)
     timing, usage = {}, {"dtype": str(pipe.unet.dtype)}
     with peak_memory(pipe.device, usage):
         for method, subject in render_jobs(cfg):
-            variant = {**RENDER_VARIANTS, **ABLATION_VARIANTS}[method]
+            variant = render_variant(method)
             target = recon_path(cfg, method, subject)
             start = time.perf_counter()
             _render_variant(cfg, pipe, paths, subject, variant, clip_ids, target)
@@ -364,7 +414,7 @@ def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, va
     negative = priors_lib.unconditional_embedding(cfg, anchor.shape[-1] if anchor is not None else
                                                   _text_dim(paths, subject))
     kwargs = render_kwargs(cfg)
-    if latents is None:  # w/o MAD: nothing to start from, both stages generate from noise
+    if latents is None:  # w/o MAD, oracle (b): nothing to start from, both stages generate from noise
         kwargs.update(anchor_strength=1.0, video_strength=1.0)
     parts = []
     for first in tqdm(range(0, len(clip_ids), cfg.cvr.batch_size), desc=f"render {variant.folder or 'SemVideo'} "
@@ -391,21 +441,36 @@ def _latent_shape(paths, subject: str) -> tuple[int, ...]:
 
 
 def _render_inputs(paths, subject: str, n_test: int, variant: RenderVariant):
-    """(MAD latents, Ẑ for T2I, Ẑ for T2V) of one subject and variant, memory-mapped and checked against the
-    test set; an entry is None where the variant removes it."""
-    files = [None if variant.mad is None else paths.mad / "pred" / f"{subject}{variant.mad}_latents.npy"] + [
-        None if level is None else paths.sad / "pred" / f"{subject}_{level}_refined.npy"
-        for level in (variant.anchor_level, variant.holi_level)]
+    """(motion latents, embedding for T2I, embedding for T2V) of one subject and variant, memory-mapped and checked
+    against the test set; an entry is None where the variant removes it."""
+    files = [_latent_file(paths, subject, variant.mad)] + [
+        _embedding_file(paths, subject, level) for level in (variant.anchor_level, variant.holi_level)]
     arrays = []
-    for path in files:
+    for path, stage in files:
         if path is None:
             arrays.append(None)
             continue
         if not path.exists():
-            raise FileNotFoundError(f"{path}: missing; run `python -m semvideo "
-                                    f"{'train-mad' if 'mad' in path.parts else 'train-sad'} --config ...` first")
+            raise FileNotFoundError(f"{path}: missing; run `python -m semvideo {stage} --config ...` first")
         arrays.append(np.load(path, mmap_mode="r"))
         if len(arrays[-1]) != n_test:
             raise ValueError(f"{path}: {len(arrays[-1])} rows but data/clips.csv has {n_test} test clips; "
                              "rerun the stage that wrote it")
     return tuple(arrays)
+
+
+def _latent_file(paths, subject: str, mad: str | None):
+    """(file, stage that writes it) of a variant's motion latents: MAD's ê, or E(V) of the true test frames."""
+    if mad is None:
+        return None, None
+    return (paths.mad / "latents_test.npy" if mad == TRUTH else
+            paths.mad / "pred" / f"{subject}{mad}_latents.npy"), "train-mad"
+
+
+def _embedding_file(paths, subject: str, level: str | None):
+    """(file, stage that writes it) of a variant's text condition: SAD's Ẑ, or the true captions' Z(C)."""
+    if level is None:
+        return None, None
+    if level.startswith(_TRUE_PREFIX):
+        return paths.embeddings / f"{level.removeprefix(_TRUE_PREFIX)}_test.npy", "embed"
+    return paths.sad / "pred" / f"{subject}_{level}_refined.npy", "train-sad"

@@ -1,0 +1,103 @@
+"""The claims table on small hand-made run outputs with known verdicts: a claim that holds, one that does not,
+one whose artefact is missing, and the ROI, ceiling, shuffle and oracle-ladder rules."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from semvideo.claims import HOLDS, NOT_HOLD, UNTESTABLE, compare_rows, paper_claims
+
+SEMANTIC = ["2-way-I", "2-way-V", "50-way-I", "50-way-V", "VIFI"]
+OTHER = ["SSIM", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE"]
+
+
+def write_table(figures, name, means: dict, pvalues: dict):
+    cols = SEMANTIC + OTHER
+    pd.DataFrame(means, index=cols).T.rename_axis("method").to_csv(figures / f"{name}.csv")
+    pd.DataFrame(pvalues, index=cols).T.rename_axis("method").to_csv(figures / f"{name}_pvalues.csv")
+
+
+@pytest.fixture
+def run(tmp_path):
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    good, bad = [0.8] * 9 + [1.0], [0.5] * 9 + [2.0]  # EPE last: lower is better
+    # Table 1: SemVideo beats the single caption everywhere (p = 0), but not the blurry video (p = 0.4)
+    write_table(figures, "table1", {"SemVideo": good, "Single caption (BLIP-style)": bad, "MAD blurry video": bad},
+                {"SemVideo": [np.nan] * 10, "Single caption (BLIP-style)": [0.0] * 10, "MAD blurry video": [0.4] * 10})
+    # Table 3: w/o C_motion is *better* on EPE (the claim fails on one metric)
+    write_table(figures, "table3", {"SemVideo": good, "w/o C_anchor": bad, "w/o C_holi": bad,
+                                    "w/o C_motion": [0.5] * 9 + [0.5]},
+                {"SemVideo": [np.nan] * 10, "w/o C_anchor": [0.0] * 10, "w/o C_holi": [0.01] * 10,
+                 "w/o C_motion": [0.0] * 9 + [1.0]})
+    pd.DataFrame([
+        {"a": "SemVideo", "b": "w/o C_motion", "mean_a": 0.3, "mean_b": 0.5, "t": -5, "p": 1e-4, "p_bonferroni": 3e-4,
+         "significant": True, "metric": "P"},
+        {"a": "SemVideo", "b": "w/o MAD", "mean_a": 0.3, "mean_b": 0.5, "t": -5, "p": 1e-4, "p_bonferroni": 3e-4,
+         "significant": True, "metric": "P"},
+        {"a": "SemVideo", "b": "w/o MAD", "mean_a": 1.0, "mean_b": 1.1, "t": -1, "p": 0.1, "p_bonferroni": 0.3,
+         "significant": False, "metric": "EPE"},
+    ]).to_csv(figures / "fig5_paired_ttests.csv")
+    # ROI importance: motion ROIs above ventral in subject1, below in subject2
+    rois = {"MT": (1.0, 0.0), "MST": (0.9, 0.1), "FFC": (0.2, 0.8), "VVC": (0.1, 1.0)}
+    pd.DataFrame([{"subject": s, "level": "motion", "roi": roi, "importance": v[i]}
+                  for i, s in enumerate(("subject1", "subject2")) for roi, v in rois.items()]).to_csv(
+        figures / "roi_importance.csv", index=False)
+    # information ceiling: colour encoded in the ventral group, decodable in both subjects
+    pd.DataFrame([{"subject": s, "roi_group": "ventral/lateral occipital", "attribute": "colour", "accuracy": 0.9,
+                   "chance": 0.2, "p": 1e-6, "encoded": True} for s in ("subject1", "subject2")]).to_csv(
+        figures / "information_ceiling.csv", index=False)
+    return figures  # no table6: its claim's artefact is missing
+
+
+def verdicts(figures, **kw):
+    return paper_claims(figures, **kw).set_index("claim")
+
+
+def test_known_verdicts(run):
+    table = verdicts(run)
+    assert table.loc["hierarchical captions beat a single caption on semantic metrics", "verdict"] == HOLDS
+    assert table.loc["the render adds semantics over the blurry video", "verdict"] == NOT_HOLD
+    assert table.loc["C_anchor matters for the semantic level", "verdict"] == HOLDS
+    assert table.loc["C_holi matters at every level", "verdict"] == HOLDS
+    motion = table.loc["C_motion helps motion (EPE, CLIP-pcc)"]
+    assert motion["verdict"] == NOT_HOLD and "EPE" in motion["why"] and "CLIP-pcc" not in motion["why"]
+    assert table.loc["C_motion makes the frame order matter", "verdict"] == HOLDS
+    assert table.loc["MAD carries the motion", "verdict"] == NOT_HOLD  # EPE not significant
+    assert table.loc["motion decoding draws on MT/MST/TPOJ rather than the ventral stream", "verdict"] == NOT_HOLD
+    ceiling = table.loc["the fMRI carries each caption-named attribute where the brain encodes it (the method's "
+                        "premise)"]
+    assert ceiling["verdict"] == HOLDS
+    missing = table.loc["SemMiner's captions beat a single-caption captioner"]
+    assert missing["verdict"] == UNTESTABLE and "artefact missing" in missing["why"] and "table6" in missing["why"]
+    assert table.loc["SemMiner is robust to the choice of multimodal model", "verdict"] == UNTESTABLE
+    assert set(table["verdict"]) <= {HOLDS, NOT_HOLD, UNTESTABLE} and table["measurement"].str.len().gt(0).all()
+
+
+def test_every_artefact_missing_means_untestable(tmp_path):
+    table = paper_claims(tmp_path, results=tmp_path, subjects=["subject1"])
+    tested = table[table["claim"] != "SemMiner is robust to the choice of multimodal model"]
+    assert (tested["verdict"] == UNTESTABLE).all() and tested["why"].str.contains("artefact missing").all()
+
+
+def test_compare_rows_needs_every_metric_and_the_right_direction():
+    means = pd.DataFrame({"EPE": [1.0, 2.0], "PSNR": [10.0, 9.0]}, index=["A", "B"])
+    p = pd.DataFrame({"EPE": [np.nan, 0.01], "PSNR": [np.nan, 0.2]}, index=["A", "B"])
+    assert compare_rows(means, p, "A", "B", ["EPE"])[1] == HOLDS
+    numbers, verdict, why = compare_rows(means, p, "A", "B", ["EPE", "PSNR"])
+    assert verdict == NOT_HOLD and "PSNR" in why and "1 of 2" in why and "EPE 1.000 vs 2.000" in numbers
+    assert compare_rows(means, p, "A", "C", ["EPE"])[1] == UNTESTABLE
+
+
+def test_ladder_claim_from_per_clip_scores(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    n = 30
+    rng = np.random.default_rng(0)
+    rows = {"Oracle (b): true captions alone": 0.9, "Ridge latent decoder": 0.5, "Single caption (BLIP-style)": 0.88}
+    pd.concat([pd.DataFrame({"method": m, "clip_id": range(n), "2-way-V": v + rng.normal(0, 0.01, n),
+                             "50-way-I": v + rng.normal(0, 0.01, n)}) for m, v in rows.items()]).to_csv(
+        metrics / "subject1_scores.csv", index=False)
+    table = paper_claims(tmp_path, results=tmp_path, subjects=["subject1"]).set_index("claim")
+    row = table.loc["the render's semantics come from its captions"]
+    assert row["verdict"] == HOLDS and "Ridge latent decoder" in row["numbers"]
