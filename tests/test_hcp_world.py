@@ -130,6 +130,7 @@ def tiny_hcp_config(tmp):
             "segment_seconds": 20, "rest_seconds": 10, "shot_clips": [2, 4], "n_subjects": 1,
             "visual_fraction": 0.06, "vertex_fraction": 0.004, "noise_sd": 0.3}
     return load_config(ROOT / "config" / "hcp_twin.yaml", name="tiny_hcp", subjects=["100610"], twin=twin,
+                       fmri=load_config(ROOT / "config" / "hcp_twin.yaml").fmri.model_dump() | {"frame_size": 32},
                        paths={"results": str(tmp / "results"), "figures": str(tmp / "figures")})
 
 
