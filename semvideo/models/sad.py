@@ -259,7 +259,7 @@ class SemanticAlignmentDecoder(ModelMixin, ConfigMixin):
         for index, (name, n_vox) in enumerate(zip(self.config.subjects, self.config.n_voxels)):
             rows = subject == index
             if rows.any():
-                out[rows] = self.projector[name](bold[rows, :n_vox])
+                out[rows] = self.projector[name](bold[rows, :n_vox]).to(out.dtype)  # bf16/fp16 under autocast
         return self.norm(out)
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
