@@ -174,7 +174,7 @@ def test_qwen_hands_the_clip_to_its_processor_as_a_video():
     assert sent["text"] == ["video|text"] * 2 and "images" not in sent and sent["do_sample_frames"] is False
     for video, clip in zip(sent["videos"], clips):
         np.testing.assert_array_equal(video, clip.frames[[0, 2, 3, 5]])  # first and last, in order
-    assert sent["fps"] == [2.0, 2.0]  # 4 of 6 frames spread over the 2-s clip
+    assert sent["fps"] == 2.0  # 4 of 6 frames spread over the 2-s clip
     still = captioner._inputs("blip", ["p"] * 2, clips)
     assert still["text"] == ["image|text"] * 2 and len(still["images"][0]) == 1  # the baseline: one still
 

@@ -53,8 +53,12 @@ class QwenVideoCaptioner(HFCaptioner):
         if level == "blip":  # the single-caption baseline: one still image, as prior work's captioners saw
             return super()._inputs(level, prompts, clips)
         videos = [np.ascontiguousarray(sample_frames(clip.frames, self.n_frames)) for clip in clips]
-        # the frames kept are spread over the whole clip: their rate is the clip's rate × kept / total
-        fps = [self.fps * len(v) / len(clip.frames) for v, clip in zip(videos, clips)]
+        # the frames kept are spread over the whole clip: their rate is the clip's rate × kept / total (every clip
+        # of a run has frames_per_clip frames; the processor takes one rate per call)
+        rates = {self.fps * len(v) / len(clip.frames) for v, clip in zip(videos, clips)}
+        if len(rates) != 1:
+            raise ValueError(f"clips {[c.clip_id for c in clips]} have different frame counts; caption them apart")
+        fps = rates.pop()
         texts = [self._conversation(prompt, "video", 1) for prompt in prompts]
         return self.processor(text=texts, videos=videos, fps=fps, return_tensors="pt", padding=True,
                               do_sample_frames=False)
