@@ -211,7 +211,11 @@ def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
     priors.build_t2v_unet(t2i).save_pretrained(source / "t2v")
     (source / "report.json").write_text("{}")
     (source / "probe.csv").write_text("source\n")
+    np.savez(source / "samples.npz", clip_id=np.arange(20).astype(str), t2i=np.zeros((20, 4, 4, 3), np.uint8))
     priors.export_twin_priors(source, tmp_path / "assets")
+    with np.load(tmp_path / "assets" / "samples.npz") as shipped:  # a few samples travel with the priors
+        assert shipped["t2i"].shape == (priors.SHIPPED_SAMPLES, 4, 4, 3)
+        assert list(shipped["clip_id"]) == [str(i) for i in range(priors.SHIPPED_SAMPLES)]
     size = lambda d, n: (d / n / "diffusion_pytorch_model.safetensors").stat().st_size
     for name in ("t2i", "t2v"):
         assert size(tmp_path / "assets", name) < 0.6 * size(source, name)  # float16 on disk
@@ -220,3 +224,25 @@ def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
     assert weight.dtype == torch.float32
     torch.testing.assert_close(weight, original.half().float(), rtol=0, atol=0)  # only fp16 rounding
     assert (tmp_path / "assets" / "vae" / "config.json").exists() and (tmp_path / "assets" / "report.json").exists()
+
+
+def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_path, monkeypatch):
+    folder = tmp_path / "assets"
+    priors.build_vae(16, 4, 4, width=8).save_pretrained(folder / "vae")
+    unet = priors.build_t2i_unet(4, 4, 16, width=8, heads=2)
+    unet.save_pretrained(folder / "t2i")
+    priors.build_t2v_unet(unet).save_pretrained(folder / "t2v")
+    measured = {"vae_test": {"ssim": 0.9, "psnr": 30.0}, "probe_clips": 8,
+                "follows_caption": {"t2i": {"colour": True}}}
+    (folder / "report.json").write_text(json.dumps(measured | {"seconds": {"t2i": 1.0}}))
+    (folder / "probe.csv").write_text("source,attribute,accuracy\nT2I,colour,0.9\n")
+    np.savez(folder / "samples.npz", clip_id=np.array(["a"]))
+    cfg = Config(name="tw", paths={"results": str(tmp_path / "results")},
+                 priors={"vae": str(folder / "vae"), "t2i": str(folder / "t2i"), "motion_adapter": str(folder / "t2v")})
+    monkeypatch.setattr(priors, "evaluate_priors", lambda *a: pytest.fail("shipped priors must not be re-probed"))
+    priors.run_priors(cfg)
+    out = tmp_path / "results" / "tw" / "priors"
+    report = json.loads((out / "report.json").read_text())
+    assert {k: report[k] for k in measured} == measured and report["evaluated_by"] == str(folder / "report.json")
+    assert (out / "probe.csv").read_text() == (folder / "probe.csv").read_text() and (out / "samples.npz").exists()
+    assert report["parameters"]["vae"] > 0  # the models were still loaded

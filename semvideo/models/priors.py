@@ -28,6 +28,7 @@ against the majority-class rate. A prior whose samples stay at chance is flagged
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -46,7 +47,7 @@ from diffusers import (
 )
 
 from semvideo.config import Config
-from semvideo.io import atomic_dir, write_json
+from semvideo.io import atomic_dir, atomic_path, write_json
 from semvideo.paths import RunPaths
 
 __all__ = [
@@ -509,25 +510,53 @@ def run_priors(cfg: Config) -> None:
     report = {"sources": sources, "seconds": {}, "parameters": {}}
     vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
     report["pretraining"] = _pretraining_reports(sources)
+    shipped = _shipped_evaluation(sources)
+    if shipped is not None:  # pre-trained priors come with their own measurement: reuse it, don't re-probe
+        folder, evaluation = shipped
+        report.update(evaluation, evaluated_by=str(folder / "report.json"))
+        for name in EVALUATION_FILES:
+            with atomic_path(paths.priors / name) as tmp:
+                shutil.copyfile(folder / name, tmp)
+        write_json(paths.priors / "report.json", report)
+        return
     evaluation, table, samples = evaluate_priors(cfg, vae, t2i, t2v)
     report.update(evaluation)
-    from semvideo.io import atomic_path
-
     with atomic_path(paths.priors / "probe.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(paths.priors / "samples.npz") as tmp:
-        np.savez(tmp, **samples)
+        np.savez_compressed(tmp, **samples)
     write_json(paths.priors / "report.json", report)
+
+
+#: What :func:`evaluate_priors` writes beside ``report.json`` (and what a shipped prior folder carries).
+EVALUATION_FILES = ("probe.csv", "samples.npz")
+#: The keys of ``report.json`` that :func:`evaluate_priors` measures.
+EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption")
+
+
+def _shipped_evaluation(sources: dict) -> tuple[Path, dict] | None:
+    """(folder, measured keys of its report) when all three priors are configured from one folder whose
+    pre-training report holds their evaluation (``export_twin_priors`` ships it), else None."""
+    folders = {Path(source).parent for source in sources.values() if source}
+    if len(folders) != 1 or not all(sources.values()):
+        return None
+    folder = folders.pop()
+    report_file = folder / "report.json"
+    if not report_file.exists() or not all((folder / name).exists() for name in EVALUATION_FILES):
+        return None
+    shipped = json.loads(report_file.read_text())
+    if not all(key in shipped for key in EVALUATION_KEYS):
+        return None
+    return folder, {key: shipped[key] for key in EVALUATION_KEYS if key in shipped}
 
 
 def export_twin_priors(source: Path, dest: Path) -> None:
     """Copy a ``train-priors`` run's priors (``priors/`` of config/twin_priors.yaml) to where configs load them.
 
-    The VAE and the reports are copied as they are; the T2I and T2V UNets are stored in float16 (half the bytes;
-    ``from_pretrained`` loads them back into float32 parameters), each folder written atomically.
+    The VAE and the reports are copied as they are, the samples cut to :data:`SHIPPED_SAMPLES` clips; the T2I and
+    T2V UNets are stored in float16 (half the bytes; ``from_pretrained`` loads them back into float32
+    parameters), each folder written atomically.
     """
-    import shutil
-
     source, dest = Path(source), Path(dest)
     for name, cls in (("t2i", UNet2DConditionModel), ("t2v", UNetMotionModel)):
         _save(cls.from_pretrained(source / name).half(), dest / name)
@@ -535,6 +564,12 @@ def export_twin_priors(source: Path, dest: Path) -> None:
         shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
     for report in ("report.json", "probe.csv"):
         shutil.copyfile(source / report, dest / report)
+    with np.load(source / "samples.npz") as samples, atomic_path(dest / "samples.npz") as tmp:
+        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
+
+
+#: Sample clips of each kind (truth, VAE, T2I, T2V) shipped with the priors for notebook 05's figure.
+SHIPPED_SAMPLES = 8
 
 
 def _pretraining_reports(sources: dict) -> dict:
@@ -546,13 +581,22 @@ def _pretraining_reports(sources: dict) -> dict:
             for f in sorted(folders) if (f / "report.json").exists()}
 
 
+def _count(report: dict, name: str, model: torch.nn.Module) -> torch.nn.Module:
+    """Record the model's parameter count in ``report["parameters"][name]``; return the model."""
+    report["parameters"][name] = sum(q.numel() for q in model.parameters())
+    return model
+
+
 def _twin_priors(cfg: Config, folder: Path, report: dict):
     """Train (or resume) each twin prior not configured in ``cfg.priors``; load the configured ones."""
     from semvideo.data.prepared import PreparedData
     from semvideo.embed import load_embeddings
 
-    frames = np.asarray(PreparedData.from_config(cfg).frames("train"))  # (N, n, H, W, 3)
     p, ckpt = cfg.priors, folder / ".ckpt"
+    if p.vae and p.t2i and p.motion_adapter:  # all pre-trained: nothing to train, no frames to read
+        return tuple(_count(report, name, load(cfg)) for name, load in
+                     (("vae", load_vae), ("t2i", load_t2i), ("t2v", load_t2v)))
+    frames = np.asarray(PreparedData.from_config(cfg).frames("train"))  # (N, n, H, W, 3)
 
     def timed(name, train):
         start = time.perf_counter()
@@ -560,9 +604,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         report["seconds"][name] = round(time.perf_counter() - start, 1)
         return counted(name, model)
 
-    def counted(name, model):
-        report["parameters"][name] = sum(q.numel() for q in model.parameters())
-        return model
+    counted = lambda name, model: _count(report, name, model)
 
     def vae_fn():
         torch.manual_seed(cfg.seed)  # the initial weights, so that a run is repeatable from its seed
