@@ -238,3 +238,19 @@ def test_comparability_table_averages_shared_columns_over_the_scored_clips():
     table = comparability_table(long, scores)
     assert table.loc[("A", "semvideo"), "VIFI"] == pytest.approx(0.6)
     assert table.loc[("A", "semvideo"), "EPE"] == 1.5
+
+
+def test_write_conventions_keeps_the_first_clips(tmp_path):
+    from semvideo.metrics.evaluate import TABLE1_METHODS, write_conventions
+    from tests.test_evaluate import ColourJudge
+
+    truth = TRUTH[2:5]
+    methods = {m: RECON[2:5] for m in TABLE1_METHODS} | {"w/o MAD": truth}
+    scores = pd.DataFrame({"method": np.repeat(list(methods), 3), "VIFI": 0.7})
+    write_conventions(tmp_path / "c.csv", truth, methods, scores, ["a", "b", "c"], ColourJudge().features, 0.6,
+                      n_clips=2)
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert list(table.columns[:3]) == ["convention", "method", "clip_id"]
+    assert len(table) == len(CONVENTIONS) * len(TABLE1_METHODS) * 2 and set(table["clip_id"]) == {"a", "b"}
+    sem = table[(table["convention"] == "semvideo") & (table["method"] == TABLE1_METHODS[0])]
+    np.testing.assert_allclose(sem["EPE"], temporal.epe(truth[:2], RECON[2:4]), rtol=1e-12)
