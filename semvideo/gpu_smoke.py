@@ -5,7 +5,8 @@
 1. builds and saves tiny random-config models of the real architectures (:func:`build_models`): an SD-style
    pipeline folder (``AutoencoderKL`` with SD's ÷8, ``UNet2DConditionModel`` with 768-d cross-attention, DDIM
    scheduler), an AnimateDiff ``MotionAdapter``, a SparseCtrl ``SparseControlNetModel``, a CLIP text encoder
-   (768-d) + tokenizer, a tiny LLaVA captioner, and ViT / VideoMAE / CLIP judges;
+   (768-d) + tokenizer, a tiny Qwen2.5-VL captioner given clips as video (a tiny LLaVA where torchvision, the
+   ``[gpu]`` extra, is missing), and ViT / VideoMAE / CLIP judges;
 2. writes a copy of ``config/cc2017.yaml`` (:func:`smoke_config`) with every model source pointed at them, the
    real configs' device and precision (``dtype`` float16 on CUDA; bfloat16 on the CPU, where float16 training is
    refused) and the paper's stage settings, on a tiny twin written in the CC2017 layout (``world: twin``: the
@@ -61,7 +62,12 @@ def build_models(folder: Path) -> dict[str, str]:
              "videomae": folder / "videomae", "clip": folder / "clip"}
     _save_sd(paths["sd"], paths["adapter"], paths["sparsectrl"])
     _save_clip_text(paths["clip_text"])
-    _save_vlm(paths["vlm"])
+    from semvideo.semminer.backends.qwen import video_support
+
+    if video_support() is None:  # the real configs' captioner: Qwen2.5-VL, the clip as a video
+        save_tiny_qwen(paths["vlm"])
+    else:  # no torchvision (the CPU set-up): a LLaVA captioner, frames as images
+        _save_vlm(paths["vlm"])
     _save_judges(paths["vit"], paths["videomae"], paths["clip"])
     return {k: str(v) for k, v in paths.items()}
 
@@ -103,6 +109,7 @@ def _save_clip_text(folder: Path) -> None:
 
 
 def _byte_bpe(special: list[str]):
+    """A byte-level BPE tokenizer trained here on :data:`WORDS`; ``special[3:]`` become additional special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -110,7 +117,39 @@ def _byte_bpe(special: list[str]):
     bpe.pre_tokenizer, bpe.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
     bpe.train_from_iterator([" ".join(WORDS)], trainers.BpeTrainer(
         vocab_size=300, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   additional_special_tokens=special[3:])
+
+
+def save_tiny_qwen(folder: Path) -> str:
+    """A tiny random Qwen2.5-VL (1-layer ViT with 2-frame temporal patches, 1-layer M-RoPE LM) with its own
+    processor (image, video and a chat template writing Qwen's vision tokens); needs torchvision."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    tokenizer = _byte_bpe(["<pad>", "<s>", "</s>", "<|image_pad|>", "<|video_pad|>", "<|vision_start|>",
+                           "<|vision_end|>"])
+    pixels = {"min_pixels": 28 * 28, "max_pixels": 56 * 56}
+    template = ("{% for m in messages %}<|{{ m['role'] }}|>{% for c in m['content'] %}{% if c['type'] == 'image' %}"
+                "<|vision_start|><|image_pad|><|vision_end|>{% elif c['type'] == 'video' %}<|vision_start|>"
+                "<|video_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}"
+                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessorPil(**pixels), tokenizer=tokenizer,
+                        video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=template).save_pretrained(folder)
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
+    Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "num_key_value_heads": 1,
+                     "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+                     "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
+        vision_config={"depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 32,
+                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 56,
+                       "fullatt_block_indexes": [0]},
+        **ids)).save_pretrained(folder)
+    return str(folder)
 
 
 def _save_vlm(folder: Path) -> None:
@@ -170,7 +209,8 @@ def smoke_config(out: Path, models: dict[str, str], device: str) -> Path:
                      "n_subjects": 1, "train_repeats": 2, "test_repeats": 3, "visual_fraction": 0.06,
                      "vertex_fraction": 0.004, "noise_sd": 0.3})
     raw["fmri"].update(frame_size=FRAME, exclude_runs=[])
-    raw["semminer"].update(backend="llava", model_id=models["vlm"], baseline_model_id=None, captioners=[],
+    vlm = json.loads((Path(models["vlm"]) / "config.json").read_text())["model_type"]
+    raw["semminer"].update(backend="qwen2.5-vl" if vlm == "qwen2_5_vl" else "llava", model_id=models["vlm"], baseline_model_id=None, captioners=[],
                            max_new_tokens=4, batch_size=16, n_frames=2)
     raw["embed"]["model_id"] = models["clip_text"]
     raw["sad"].update(hidden_dim=16, prior_layers=1, prior_heads=1, prior_head_dim=8, prior_timesteps=10,

@@ -42,35 +42,9 @@ def _cfg(**semminer) -> Config:
 
 
 def _tiny_qwen(folder):
-    """A tiny random Qwen2.5-VL (1-layer ViT with 2-frame temporal patches + 1-layer M-RoPE LM) with its own
-    processor (image, video and a chat template that writes Qwen's vision tokens), saved like a hub folder."""
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    from semvideo.gpu_smoke import save_tiny_qwen
 
-    tokenizer = _tokenizer()
-    pixels = {"min_pixels": 28 * 28, "max_pixels": 56 * 56}
-    template = ("{% for m in messages %}<|{{ m['role'] }}|>{% for c in m['content'] %}{% if c['type'] == 'image' %}"
-                "<|vision_start|><|image_pad|><|vision_end|>{% elif c['type'] == 'video' %}<|vision_start|>"
-                "<|video_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}"
-                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-    Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessorPil(**pixels), tokenizer=tokenizer,
-                        video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=template).save_pretrained(folder)
-    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
-        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
-        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
-    config = Qwen2_5_VLConfig(
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
-                     "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
-                     "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
-        vision_config={"depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2,
-                       "out_hidden_size": 32, "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
-                       "window_size": 56, "fullatt_block_indexes": [0]},
-        **ids)
-    torch.manual_seed(0)
-    Qwen2_5_VLForConditionalGeneration(config).save_pretrained(folder)
-    return str(folder)
+    return save_tiny_qwen(folder)
 
 
 def _tiny_blip2(folder):
