@@ -144,6 +144,7 @@ tests
 means6, pvalues6 = table(list(TABLE6_METHODS), TABLE6_METHODS)
 paper6 = pd.DataFrame(PAPER_TABLE6, index=list(METRICS)).T.rename(index=lambda m: f"{m} (paper, CC2017, reported)")
 save_table(pd.concat([means6, paper6]), cfg.figures_dir, "table6")
+save_table(pvalues6, cfg.figures_dir, "table6_pvalues", float_format="%.4f")
 save_figure(plot_significance_table(means6, pvalues6, title="Table 6 (twin): colour = bootstrap p vs SemMiner"),
             cfg.figures_dir, "table6")
 pd.concat([means6, paper6])
@@ -164,3 +165,43 @@ claims = {
 }
 print(f"mean P: full {full:.3f}, w/o C_motion {wo_motion:.3f}, w/o MAD {wo_mad:.3f}")
 pd.Series(claims, name="holds on this run").to_frame()
+
+# %% [markdown]
+# ## The oracle ladder: which stage loses what
+# The truth replaces one decoded input at a time (DESIGN §5; `semvideo.models.cvr.ORACLE_LADDER`), on the same test
+# clips of the ablation subjects: **(a)** the VAE round trip of the true clip (the ceiling: no render, the true
+# latents E(V) decoded); **(b)** the render from the true caption embeddings alone (no blurry input, strength 1);
+# **(c)** true captions + the true latents as the blurry input; **(d)** true captions + MAD's ê; **(e)** SAD's
+# decoded captions + the true latents; **(f)** SemVideo, everything decoded; then Table 1's baselines. Rows (b) and
+# (c) read no fMRI (rendered per ablation subject with the same clip seeds, so they repeat across subjects). Cells:
+# mean ± s.e. over clips; ▲/▼ = better/worse than SemVideo; colour = **two-sided** bootstrap p against SemVideo
+# (`semvideo.metrics.ladder`: an oracle can beat SemVideo or lose to it; with the fraction test the finest
+# resolvable p is 2/B).
+
+# %%
+from IPython.display import Markdown, display
+
+from semvideo.metrics.evaluate import TABLE1_METHODS
+from semvideo.metrics.ladder import describe_ladder, ladder_cells, ladder_steps, ladder_table
+from semvideo.models.cvr import ORACLE_LADDER
+
+ladder_rows = [*ORACLE_LADDER, *TABLE1_METHODS[1:]]
+lmeans, lses, lpvalues = ladder_table(scores, ladder_rows, METRICS, HIGHER_IS_BETTER, cfg.eval.n_bootstrap,
+                                      np.random.default_rng(cfg.seed), test=cfg.eval.bootstrap_test)
+ladder = pd.concat({"mean": lmeans, "s.e.": lses, "p": lpvalues}, axis=1).swaplevel(axis=1)[list(METRICS)]
+ladder.columns = [f"{metric} {stat}" if stat != "mean" else metric for metric, stat in ladder.columns]
+save_table(ladder, cfg.figures_dir, "oracle_ladder", float_format="%.4g")
+save_figure(plot_significance_table(ladder_cells(lmeans, lses, HIGHER_IS_BETTER), lpvalues, fmt="{}",
+                                    title="Oracle ladder (twin): colour = two-sided bootstrap p vs SemVideo; "
+                                          "▲/▼ better/worse than SemVideo"), cfg.figures_dir, "oracle_ladder")
+ladder_cells(lmeans, lses, HIGHER_IS_BETTER)
+
+# %% [markdown]
+# What each step costs: the loss from one row to the next in units of each metric's per-clip SD, averaged over the
+# semantic (N-way, VIFI), pixel (SSIM, PSNR, Hue-pcc) and motion (CLIP-pcc, EPE) metrics (positive = the second row
+# is worse). The prose below is computed from these tables.
+
+# %%
+steps = ladder_steps(lmeans, scores, list(ORACLE_LADDER), HIGHER_IS_BETTER)
+display(steps.round(3))
+display(Markdown(describe_ladder(lmeans, lpvalues, steps, HIGHER_IS_BETTER)))

@@ -60,11 +60,13 @@ def _read(path: Path) -> pd.DataFrame | None:
 
 
 def compare_rows(means: pd.DataFrame, pvalues: pd.DataFrame, winner: str, loser: str, metrics: Sequence[str],
-                 alpha: float = ALPHA) -> tuple[str, str, str]:
+                 alpha: float = ALPHA, resolution: float | None = None) -> tuple[str, str, str]:
     """(numbers, verdict, why) of "``winner`` beats ``loser`` on ``metrics``" from a table's means and its
     one-sided bootstrap p-values against the winner (the table's reference: p is in the loser's row).
 
-    Holds when the winner is better on every metric with p < ``alpha``.
+    Holds when the winner is better on every metric with p < ``alpha``. ``resolution`` is the smallest p the
+    bootstrap resolves (1/B for the fraction test, :func:`semvideo.metrics.stats.pvalue_resolution`): above
+    ``alpha`` the claim cannot be tested (p = 0 from B = 10 sets only says p < 0.1).
     """
     missing = [r for r in (winner, loser) if r not in means.index or r not in pvalues.index]
     if missing:
@@ -80,6 +82,9 @@ def compare_rows(means: pd.DataFrame, pvalues: pd.DataFrame, winner: str, loser:
     numbers = f"{winner} vs {loser}: " + "; ".join(cells)
     if not metrics:
         return numbers, UNTESTABLE, f"{MISSING}: none of the metrics {list(metrics)} in the table"
+    if resolution is not None and resolution > alpha:
+        return numbers, UNTESTABLE, (f"the bootstrap resolves p only down to {resolution:g} (too few sample sets "
+                                     f"for p < {alpha:g}; raise eval.n_bootstrap)")
     if failing:
         return numbers, NOT_HOLD, (f"{winner} is not better at p < {alpha:g} on {', '.join(failing)} "
                                    f"({len(metrics) - len(failing)} of {len(metrics)} metrics hold)")
@@ -87,13 +92,14 @@ def compare_rows(means: pd.DataFrame, pvalues: pd.DataFrame, winner: str, loser:
 
 
 def _table_claim(figures: Path, table: str, claim: str, paper: str, winner: str, loser: str,
-                 metrics: Sequence[str]) -> dict:
+                 metrics: Sequence[str], resolution: float | None) -> dict:
     means, pvalues = _read(figures / f"{table}.csv"), _read(figures / f"{table}_pvalues.csv")
     measurement = (f"{table}: {winner} vs {loser} on {', '.join(metrics)}; holds if better on every one at "
                    f"one-sided bootstrap p < {ALPHA:g}")
     if means is None or pvalues is None:
         return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {figures / table}.csv / _pvalues.csv")
-    return _row(claim, paper, measurement, *compare_rows(means, pvalues, winner, loser, metrics))
+    return _row(claim, paper, measurement, *compare_rows(means, pvalues, winner, loser, metrics,
+                                                         resolution=resolution))
 
 
 def _shuffle_claim(figures: Path, claim: str, paper: str, full: str, ablated: str,
@@ -125,8 +131,8 @@ def _roi_claim(figures: Path) -> dict:
 
     claim = "motion decoding draws on MT/MST/TPOJ rather than the ventral stream"
     paper = "§4.4, Fig. 6 (Figs. 12/13)"
-    measurement = ("notebook 08: motion SAD's first-layer |W| per ROI; fraction of (MT/MST/TPOJ, ventral) ROI pairs "
-                   "in which the motion ROI is more important; holds if > 0.5 in every subject")
+    measurement = ("notebook 08: motion SAD's mean absolute first-layer weight per ROI; fraction of (MT/MST/TPOJ, "
+                   "ventral) ROI pairs in which the motion ROI is more important; holds if > 0.5 in every subject")
     path = figures / "roi_importance.csv"
     if not path.exists():
         return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {path}")
@@ -170,7 +176,7 @@ def _ceiling_claim(figures: Path) -> dict:
 
 def _ladder_claim(results: Path, subjects: Sequence[str], n_bootstrap: int, seed: int, test: str) -> dict:
     from semvideo.metrics.evaluate import HIGHER_IS_BETTER
-    from semvideo.metrics.stats import bootstrap_table
+    from semvideo.metrics.stats import bootstrap_table, pvalue_resolution
     from semvideo.models.cvr import ORACLE_VARIANTS
 
     oracle = next(iter(ORACLE_VARIANTS))  # (b): true captions alone
@@ -189,11 +195,13 @@ def _ladder_claim(results: Path, subjects: Sequence[str], n_bootstrap: int, seed
         return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: oracle rows not scored")
     means, pvalues = bootstrap_table(scores[scores["method"].isin(rows)], metrics, HIGHER_IS_BETTER, n_bootstrap,
                                      np.random.default_rng(seed), reference=oracle, test=test)
-    parts = [compare_rows(means, pvalues, oracle, loser, metrics) for loser in rows[1:]]
-    numbers = " | ".join(p[0] for p in parts)
-    failing = [p[2] for p in parts if p[1] != HOLDS]
-    return _row(claim, paper, measurement, numbers, NOT_HOLD if failing else HOLDS,
-                "; ".join(failing) or f"better than both baselines at p < {ALPHA:g}")
+    parts = [compare_rows(means, pvalues, oracle, loser, metrics, resolution=pvalue_resolution(test, n_bootstrap))
+             for loser in rows[1:]]
+    numbers = "; ".join(p[0] for p in parts)  # no "|": the table is also written as Markdown
+    verdict = UNTESTABLE if any(p[1] == UNTESTABLE for p in parts) else NOT_HOLD if any(
+        p[1] == NOT_HOLD for p in parts) else HOLDS
+    return _row(claim, paper, measurement, numbers, verdict,
+                "; ".join(p[2] for p in parts if p[1] != HOLDS) or f"better than both baselines at p < {ALPHA:g}")
 
 
 def paper_claims(figures: Path | str, results: Path | str | None = None, subjects: Sequence[str] = (),
@@ -203,26 +211,29 @@ def paper_claims(figures: Path | str, results: Path | str | None = None, subject
     ``figures``: the run's figures folder; ``results``: ``results/<name>/`` (per-clip scores of the ablation
     ``subjects``, for the oracle-ladder claim; None skips it). See the module doc for the verdict rules.
     """
+    from semvideo.metrics.stats import pvalue_resolution
+
     figures = Path(figures)
     t1, t3, t6 = "table1", "table3", "table6"
+    res = pvalue_resolution(test, n_bootstrap)
     rows = [
         _table_claim(figures, t1, "hierarchical captions beat a single caption on semantic metrics",
-                     "§4.1, Table 1", "SemVideo", "Single caption (BLIP-style)", SEMANTIC),
+                     "§4.1, Table 1", "SemVideo", "Single caption (BLIP-style)", SEMANTIC, res),
         _table_claim(figures, t1, "the render adds semantics over the blurry video",
-                     "§3.2, Fig. 3 (CVR)", "SemVideo", "MAD blurry video", SEMANTIC),
+                     "§3.2, Fig. 3 (CVR)", "SemVideo", "MAD blurry video", SEMANTIC, res),
         _table_claim(figures, t3, "C_anchor matters for the semantic level", "§4.2, Table 3", "SemVideo",
-                     "w/o C_anchor", SEMANTIC),
+                     "w/o C_anchor", SEMANTIC, res),
         _table_claim(figures, t3, "C_holi matters at every level", "§4.2, Table 3", "SemVideo", "w/o C_holi",
-                     ALL_METRICS),
+                     ALL_METRICS, res),
         _table_claim(figures, t3, "C_motion matters for the pixel and spatiotemporal levels", "§4.2, Table 3",
-                     "SemVideo", "w/o C_motion", PIXEL + MOTION),
+                     "SemVideo", "w/o C_motion", PIXEL + MOTION, res),
         _table_claim(figures, t3, "C_motion helps motion (EPE, CLIP-pcc)", "§4.3, Table 3 / Fig. 5", "SemVideo",
-                     "w/o C_motion", ("EPE", "CLIP-pcc")),
+                     "w/o C_motion", ("EPE", "CLIP-pcc"), res),
         _shuffle_claim(figures, "C_motion makes the frame order matter", "§4.3, Fig. 5", "SemVideo", "w/o C_motion",
                        ("P",)),
         _shuffle_claim(figures, "MAD carries the motion", "§4.3, Fig. 5", "SemVideo", "w/o MAD", ("P", "EPE")),
         _table_claim(figures, t6, "SemMiner's captions beat a single-caption captioner", "Appendix A.3, Table 6",
-                     "SemMiner, oracle captioner (SemVideo)", "BLIP-style single caption", SEMANTIC),
+                     "SemMiner, oracle captioner (SemVideo)", "BLIP-style single caption", SEMANTIC, res),
         _row("SemMiner is robust to the choice of multimodal model", "Appendix A.3, Table 6",
              "would need a second captioner on the twin", "", UNTESTABLE,
              "the twin has one (oracle) captioner; the real configs list VideoLlama / Qwen2.5-VL / Llava-Video"),

@@ -87,6 +87,15 @@ def test_compare_rows_needs_every_metric_and_the_right_direction():
     numbers, verdict, why = compare_rows(means, p, "A", "B", ["EPE", "PSNR"])
     assert verdict == NOT_HOLD and "PSNR" in why and "1 of 2" in why and "EPE 1.000 vs 2.000" in numbers
     assert compare_rows(means, p, "A", "C", ["EPE"])[1] == UNTESTABLE
+    # p = 0.01 from 10 bootstrap sets only says p < 0.1: not testable at 0.05
+    verdict, why = compare_rows(means, p, "A", "B", ["EPE"], resolution=0.1)[1:]
+    assert verdict == UNTESTABLE and "resolves p only down to 0.1" in why
+
+
+def test_too_few_bootstrap_sets_make_table_claims_untestable(run):
+    table = paper_claims(run, n_bootstrap=10).set_index("claim")
+    assert table.loc["hierarchical captions beat a single caption on semantic metrics", "verdict"] == UNTESTABLE
+    assert table.loc["C_motion makes the frame order matter", "verdict"] == HOLDS  # t-tests: no bootstrap
 
 
 def test_ladder_claim_from_per_clip_scores(tmp_path):

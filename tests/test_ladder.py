@@ -53,3 +53,8 @@ def test_steps_and_prose_name_the_largest_loss():
     assert steps.loc["c → b", "motion"] == pytest.approx(1.0 / table["EPE"].std(ddof=1))  # b's EPE 1.0 worse
     text = describe_ladder(means, p, steps.reset_index(), HIGHER)
     assert "**semantic**" in text and "E: better than SemVideo" in text
+    assert "stage that loses most is step a → c" in text  # a → c loses 0.1 on 2-way-I; c → b is no stage
+    assert "Step c → b, dropping the blurry input" in text
+    means10, _, p10 = ladder_table(table, ROWS, METRICS, HIGHER, 10, np.random.default_rng(1))
+    coarse = describe_ladder(means10, p10, steps.reset_index(), HIGHER)  # 2/B = 0.2: nothing resolvable
+    assert "resolves p only down to 0.2" in coarse and "better than SemVideo at" not in coarse

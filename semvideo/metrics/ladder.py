@@ -29,14 +29,16 @@ METRIC_GROUPS = {
     "pixel": ("SSIM", "PSNR", "Hue-pcc"),
     "motion": ("CLIP-pcc", "EPE"),
 }
-#: The ladder's steps, (from row letter, to row letter, what changes); a step's loss is from-row minus to-row.
+#: The ladder's steps, (from row letter, to row letter, what changes, kind); a step's loss is from-row minus
+#: to-row. ``stage`` steps are what a stage of the method loses (the render, or a decoder in place of the truth);
+#: the ``input`` step is what the blurry input contributes (no stage of SemVideo drops it).
 LADDER_STEPS = (
-    ("a", "c", "the render itself, given true captions and true latents"),
-    ("c", "b", "dropping the blurry input (true captions alone)"),
-    ("c", "d", "MAD's ê instead of the true latents (true captions)"),
-    ("c", "e", "SAD's captions instead of the true ones (true latents)"),
-    ("d", "f", "SAD's captions instead of the true ones (MAD's ê)"),
-    ("e", "f", "MAD's ê instead of the true latents (SAD's captions)"),
+    ("a", "c", "the render itself, given true captions and true latents", "stage"),
+    ("c", "d", "MAD's ê instead of the true latents (true captions)", "stage"),
+    ("c", "e", "SAD's captions instead of the true ones (true latents)", "stage"),
+    ("d", "f", "SAD's captions instead of the true ones (MAD's ê)", "stage"),
+    ("e", "f", "MAD's ê instead of the true latents (SAD's captions)", "stage"),
+    ("c", "b", "dropping the blurry input (true captions alone)", "input"),
 )
 
 
@@ -83,13 +85,13 @@ def ladder_steps(means: pd.DataFrame, scores: pd.DataFrame, rows: Sequence[str],
     ``rows`` are the ladder's rows in order (a)…(f) (their letters index ``steps``). A metric's loss at a
     step is ``sign · (mean_from − mean_to) / sd`` (sign so that a positive loss is a worse ``to`` row; sd = the
     metric's per-clip SD pooled over the ladder's rows); a group's loss is the mean over its metrics.
-    Returns one row per step: ``step``, ``from``, ``to``, ``what`` and one column per group.
+    Returns one row per step: ``step``, ``from``, ``to``, ``what``, ``kind`` and one column per group.
     """
     letters = dict(zip("abcdefghij", rows))
     frame = scores[scores["method"].isin(rows)]
     out = []
-    for start, end, what in steps:
-        row = {"step": f"{start} → {end}", "from": letters[start], "to": letters[end], "what": what}
+    for start, end, what, kind in steps:
+        row = {"step": f"{start} → {end}", "from": letters[start], "to": letters[end], "what": what, "kind": kind}
         for group, metrics in groups.items():
             losses = [(1.0 if higher_is_better[m] else -1.0) * (means.loc[letters[start], m] - means.loc[letters[end], m])
                       / (frame[m].std(ddof=1) or 1.0) for m in metrics if m in means.columns]
@@ -100,15 +102,26 @@ def ladder_steps(means: pd.DataFrame, scores: pd.DataFrame, rows: Sequence[str],
 
 def describe_ladder(means: pd.DataFrame, pvalues: pd.DataFrame, steps: pd.DataFrame,
                     higher_is_better: Mapping[str, bool], reference: str = "SemVideo", alpha: float = 0.05) -> str:
-    """Prose computed from the ladder: the step that loses most per metric group, and the rows significantly
-    better or worse than the reference."""
+    """Prose computed from the ladder: the stage step that loses most per metric group, what the blurry input
+    contributes, and the rows significantly better or worse than the reference (only where the bootstrap can
+    resolve ``alpha``: ``pvalues.attrs["resolution"]``)."""
     text = []
+    stages, inputs = steps[steps["kind"] == "stage"], steps[steps["kind"] == "input"]
     for group in (g for g in METRIC_GROUPS if g in steps.columns):
-        order = steps.sort_values(group, ascending=False)
+        order = stages.sort_values(group, ascending=False)
         top = order.iloc[0]
-        text.append(f"On the **{group}** metrics ({', '.join(METRIC_GROUPS[group])}) the largest loss is step "
-                    f"{top['step']}, {top['what']}: {top[group]:.2f} per-clip SDs (next: step {order.iloc[1]['step']}, "
-                    f"{order.iloc[1][group]:.2f}).")
+        text.append(f"On the **{group}** metrics ({', '.join(METRIC_GROUPS[group])}) the stage that loses most is "
+                    f"step {top['step']}, {top['what']}: {top[group]:.2f} per-clip SDs (next: step "
+                    f"{order.iloc[1]['step']}, {order.iloc[1][group]:.2f}).")
+    for r in inputs.itertuples():
+        text.append(f"Step {r.step}, {r.what}, changes the metrics by " + ", ".join(
+            f"{getattr(r, g):.2f} ({g})" for g in METRIC_GROUPS if g in steps.columns)
+                    + " per-clip SDs (positive = worse without it).")
+    resolution = pvalues.attrs.get("resolution")
+    if resolution is not None and resolution > alpha:
+        text.append(f"The bootstrap resolves p only down to {resolution:g} here (too few sample sets): no row can be "
+                    f"called better or worse than {reference} at p < {alpha:g}.")
+        return "\n\n".join(text)
     sign = pd.Series({m: 1.0 if higher_is_better[m] else -1.0 for m in means.columns})
     better = means.sub(means.loc[reference]).mul(sign)
     for row in means.index.drop(reference):
