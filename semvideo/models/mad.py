@@ -47,6 +47,9 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.prepared import PreparedData
+from semvideo.device import device_record, place, resolve_device, training_kwargs
+from semvideo.distributed import is_main_process, wait_for_everyone
+from semvideo.distributed import start as start_processes
 from semvideo.io import atomic_dir, atomic_path, save_npy, write_json
 from semvideo.paths import RunPaths
 from semvideo.train import fit, one_cycle_schedule
@@ -377,19 +380,20 @@ def train_mad(model: MotionAdaptationDecoder, cfg: Config, bold: np.ndarray, sem
 
     return fit(model, step, (np.asarray(bold, dtype=np.float32), semantic, latents), ckpt_dir=ckpt_dir,
                epochs=m.epochs, batch_size=m.batch_size, lr=m.lr, schedule=one_cycle_schedule, seed=cfg.seed,
-               desc=desc)
+               desc=desc, **training_kwargs(cfg))
 
 
 @torch.no_grad()
 def predict_mad(model: MotionAdaptationDecoder, bold: np.ndarray, semantic: np.ndarray | None,
                 batch_size: int = 64) -> np.ndarray:
-    """ê for every clip: bold (N, V), semantic (N, T, D) or None → float32 (N, n, C, h, w) scaled latents."""
+    """ê for every clip: bold (N, V), semantic (N, T, D) or None → float32 (N, n, C, h, w) scaled latents,
+    computed on the model's device."""
     model.eval()
-    out = []
+    out, device = [], model.device
     for first in range(0, len(bold), batch_size):
-        x = torch.from_numpy(np.asarray(bold[first:first + batch_size], dtype=np.float32))
-        z = None if semantic is None else torch.from_numpy(np.asarray(semantic[first:first + batch_size]))
-        out.append(model(x, z).numpy())
+        x = torch.from_numpy(np.asarray(bold[first:first + batch_size], dtype=np.float32)).to(device)
+        z = None if semantic is None else torch.from_numpy(np.asarray(semantic[first:first + batch_size])).to(device)
+        out.append(model(x, z).float().cpu().numpy())
     return np.concatenate(out)
 
 
@@ -439,15 +443,20 @@ def run_mad(cfg: Config) -> None:
     from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
     from semvideo.models.priors import decode_latents, load_vae
 
+    start_processes(resolve_device(cfg))  # a missing GPU stops here in one line; join launched processes
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
     for subject in cfg.subjects:  # fail before any training when an upstream stage has not run
         for path in (_train_semantic_path(cfg, paths, subject), _test_semantic_path(paths, subject)):
             _require(path)
-    vae = load_vae(cfg)
+    vae, main = place(load_vae(cfg), cfg), is_main_process()
+    if main:  # one process encodes and caches E(V); under `accelerate launch` the others read the cache
+        for split in ("train", "test"):
+            target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
+    wait_for_everyone()
     latents = {split: target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
                for split in ("train", "test")}
     train_latents = torch.from_numpy(latents["train"])
-    flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout else None
+    flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout and main else None
     summary = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}
     for subject in cfg.subjects:
         bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
@@ -456,7 +465,7 @@ def run_mad(cfg: Config) -> None:
         _check_rows(subject, bold, semantic_train, semantic_test, latents)
         summary["subjects"][subject] = {}
         test_flows = None
-        if cfg.mad.flow_readout:
+        if cfg.mad.flow_readout and main:
             readout = fit_flow_readout(bold["train"], flows_train, cfg.mad.flow_block, seed=cfg.seed)
             test_flows = readout.predict(bold["test"])
             with atomic_path(paths.mad / "pred" / f"{subject}_flow_readout.csv") as tmp:
@@ -471,6 +480,8 @@ def run_mad(cfg: Config) -> None:
             ckpt = _checkpoint_dir(paths.mad / "ckpt", name, cfg, vae, _train_semantic_path(cfg, paths, subject),
                                    data.root / subject / "bold_train.npy")
             log = train_mad(model, cfg, bold["train"], semantic_train, train_latents, ckpt, desc=f"MAD {name}")
+            if not main:  # the main process saves, predicts and writes; the others go on to the next training
+                continue
             with atomic_dir(paths.mad / name) as tmp:
                 model.save_pretrained(tmp)
             with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
@@ -483,7 +494,11 @@ def run_mad(cfg: Config) -> None:
             save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
             save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
             summary["subjects"][subject][variant] = _summary(model, log, time.perf_counter() - start)
-    write_json(paths.mad / "pred" / "done.json", summary)
+    wait_for_everyone()
+    if main:
+        summary["device"] = {**device_record(resolve_device(cfg)),
+                             "mixed_precision": training_kwargs(cfg)["mixed_precision"]}
+        write_json(paths.mad / "pred" / "done.json", summary)
 
 
 def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
@@ -497,7 +512,7 @@ def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> P
     training = cfg.mad.model_dump(exclude={"flow_readout", "flow_block"})  # the readout never touches training
     key = _sha1(json.dumps([training, cfg.seed, _vae_fingerprint(vae), stats]).encode())[:10]
     for old in root.glob(f"{name}-*"):
-        if old.name != f"{name}-{key}":
+        if old.name != f"{name}-{key}" and is_main_process():
             shutil.rmtree(old)
     return root / f"{name}-{key}"
 
@@ -507,7 +522,7 @@ def _vae_fingerprint(vae) -> str:
     config = {k: v for k, v in dict(vae.config).items() if not k.startswith("_")}
     digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode())
     for tensor in vae.state_dict().values():
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())  # float: bf16 has no numpy type
     return digest.hexdigest()
 
 

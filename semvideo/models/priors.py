@@ -310,8 +310,9 @@ _TRAIN_SCHEDULER = DDPMScheduler(**_SD_SCHEDULE)
 
 
 def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: int, batch_size: int, lr: float,
-              seed: int, crop: int | None = None) -> pd.DataFrame:
+              seed: int, crop: int | None = None, **fit_kwargs) -> pd.DataFrame:
     """Train the twin VAE on uint8 frames (N, H, W, 3) (training clips only), then set its scaling factor.
+    ``fit_kwargs`` (device, mixed precision: :func:`semvideo.device.training_kwargs`) go to ``fit``.
 
     The scaling factor becomes 1 / std of the training latents' posterior means (SD's recipe), so the
     diffusion priors see unit-variance latents. ``crop``: see :func:`vae_loss`.
@@ -320,7 +321,7 @@ def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: in
 
     step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g, crop=crop)
     log = fit(vae, step, (frames,), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-              desc="VAE")
+              desc="VAE", **fit_kwargs)
     vae.register_to_config(scaling_factor=1.0)
     sample = frames[np.linspace(0, len(frames) - 1, min(len(frames), 2048)).astype(int)]
     vae.register_to_config(scaling_factor=float(1.0 / encode_frames(vae, sample).std()))
@@ -329,25 +330,25 @@ def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: in
 
 def train_t2i(unet: UNet2DConditionModel, latents: torch.Tensor, embeds: np.ndarray, uncond: torch.Tensor,
               ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
-              caption_dropout: float) -> pd.DataFrame:
+              caption_dropout: float, **fit_kwargs) -> pd.DataFrame:
     """Train the T2I UNet on first-frame latents (N, C, h, w) with their anchor-caption embeddings (N, 77, D)."""
     from semvideo.train import fit
 
     step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
     return fit(unet, step, (latents, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
-               seed=seed, desc="T2I")
+               seed=seed, desc="T2I", **fit_kwargs)
 
 
 def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, uncond: torch.Tensor,
               ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
-              caption_dropout: float) -> pd.DataFrame:
+              caption_dropout: float, **fit_kwargs) -> pd.DataFrame:
     """Train the T2V UNet on clip latents (N, n, C, h, w) with their holistic-caption embeddings (N, 77, D)."""
     from semvideo.train import fit
 
     video = latents.permute(0, 2, 1, 3, 4).contiguous()  # (N, C, n, h, w)
     step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
     return fit(unet, step, (video, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
-               seed=seed, desc="T2V")
+               seed=seed, desc="T2V", **fit_kwargs)
 
 
 def warm_start(model: torch.nn.Module, init_from: str | None, name: str, only: str | None = None) -> None:
@@ -590,9 +591,10 @@ def _count(report: dict, name: str, model: torch.nn.Module) -> torch.nn.Module:
 def _twin_priors(cfg: Config, folder: Path, report: dict):
     """Train (or resume) each twin prior not configured in ``cfg.priors``; load the configured ones."""
     from semvideo.data.prepared import PreparedData
+    from semvideo.device import training_kwargs
     from semvideo.embed import load_embeddings
 
-    p, ckpt = cfg.priors, folder / ".ckpt"
+    p, ckpt, on_device = cfg.priors, folder / ".ckpt", training_kwargs(cfg)  # device + mixed precision for fit
     if p.vae and p.t2i and p.motion_adapter:  # all pre-trained: nothing to train, no frames to read
         return tuple(_count(report, name, load(cfg)) for name, load in
                      (("vae", load_vae), ("t2i", load_t2i), ("t2v", load_t2v)))
@@ -611,7 +613,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
         warm_start(vae, p.init_from, "vae")
         train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
-                  cfg.seed, p.vae_crop)
+                  cfg.seed, p.vae_crop, **on_device)
         _save(vae, folder / "vae")
         return vae
 
@@ -626,7 +628,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
                               pooled_condition=p.pooled_condition)
         warm_start(unet, p.init_from, "t2i")
         train_t2i(unet, latents[:, 0], anchor, uncond, ckpt / "t2i", p.t2i_epochs, p.batch_size, p.lr, cfg.seed,
-                  p.caption_dropout)
+                  p.caption_dropout, **on_device)
         _save(unet, folder / "t2i")
         return unet
 
@@ -637,7 +639,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
         warm_start(unet, p.init_from, "t2v", only="motion_modules.")
         train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
-                  cfg.seed, p.caption_dropout)
+                  cfg.seed, p.caption_dropout, **on_device)
         _save(unet, folder / "t2v")
         return unet
 
