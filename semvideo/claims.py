@@ -201,7 +201,8 @@ def _ladder_claim(results: Path, subjects: Sequence[str], n_bootstrap: int, seed
     verdict = UNTESTABLE if any(p[1] == UNTESTABLE for p in parts) else NOT_HOLD if any(
         p[1] == NOT_HOLD for p in parts) else HOLDS
     return _row(claim, paper, measurement, numbers, verdict,
-                "; ".join(p[2] for p in parts if p[1] != HOLDS) or f"better than both baselines at p < {ALPHA:g}")
+                "; ".join(dict.fromkeys(p[2] for p in parts if p[1] != HOLDS))
+                or f"better than both baselines at p < {ALPHA:g}")
 
 
 def paper_claims(figures: Path | str, results: Path | str | None = None, subjects: Sequence[str] = (),

@@ -110,3 +110,7 @@ def test_ladder_claim_from_per_clip_scores(tmp_path):
     table = paper_claims(tmp_path, results=tmp_path, subjects=["subject1"]).set_index("claim")
     row = table.loc["the render's semantics come from its captions"]
     assert row["verdict"] == HOLDS and "Ridge latent decoder" in row["numbers"]
+    coarse = paper_claims(tmp_path, results=tmp_path, subjects=["subject1"], n_bootstrap=10).set_index("claim")
+    why = coarse.loc["the render's semantics come from its captions", "why"]
+    assert coarse.loc["the render's semantics come from its captions", "verdict"] == UNTESTABLE
+    assert why.count("resolves p only down to 0.1") == 1  # said once, not once per baseline
