@@ -214,8 +214,8 @@ class MadConfig(Section):
     #: ê's frames kept to a polynomial of degree < rank in frame time (mad.temporal_basis_projection); None = n,
     #: the paper's MAD. Rank 2 measured better on the default twin but still short of the mean frame's EPE (notes)
     temporal_rank: int | None = Field(None, ge=1)
-    #: ê = MAD's clip-mean latent moved along the stimulus flow decoded from BOLD (semvideo.models.flow); false
-    #: keeps MAD's own per-frame ê (the paper's), whose motion loses to a still on EPE on the twin (issue 7 notes)
+    #: also write the flow readout baseline (semvideo.models.flow): MAD's clip-mean latent moved along the stimulus
+    #: flow decoded from BOLD, a Table 1 row of its own; ê (render, Table 1's MAD row) is always MAD's own
     flow_readout: bool = True
     flow_block: int = Field(4, ge=1)  #: the readout decodes flow averaged over flow_block × flow_block pixels
 

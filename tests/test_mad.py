@@ -323,12 +323,14 @@ def test_run_mad_writes_the_contract(tmp_path, flow_readout):
         semantic = None if suffix else np.load(cfg.results_dir / "sad/pred/subject1_motion_refined.npy")
         bold = np.load(cfg.results_dir / "data/subject1/bold_test.npy")
         e_hat = predict_mad(loaded, bold, semantic)
-        if flow_readout:  # ê starts from MAD's clip-mean latent; MAD's own frames are kept decoded beside it
-            np.testing.assert_allclose(latents[:, 0], e_hat.mean(axis=1), rtol=1e-5, atol=1e-6)
-            assert np.load(mad / "pred" / f"subject1{suffix}_frame_blurry.npy").shape == blurry.shape
-        else:
-            np.testing.assert_allclose(e_hat, latents, rtol=1e-5, atol=1e-6)
-            assert not (mad / "pred" / f"subject1{suffix}_frame_blurry.npy").exists()
+        np.testing.assert_allclose(e_hat, latents, rtol=1e-5, atol=1e-6)  # ê is MAD's own, readout or not
+        if suffix == "" and flow_readout:  # the readout baseline starts from the full MAD's clip-mean latent
+            moved = np.load(mad / "pred" / "subject1_flow_readout_latents.npy")
+            np.testing.assert_allclose(moved[:, 0], e_hat.mean(axis=1), rtol=1e-5, atol=1e-6)
+            assert np.load(mad / "pred" / "subject1_flow_readout_blurry.npy").shape == blurry.shape
+    for kind in ("latents", "blurry"):  # one readout per subject (from the full MAD), only when asked for
+        assert (mad / "pred" / f"subject1_flow_readout_{kind}.npy").exists() == flow_readout
+        assert not (mad / "pred" / f"subject1_nosem_flow_readout_{kind}.npy").exists()
     assert np.load(mad / "latents_train.npy").shape == (8, 3, 4, 4, 4)
     summary = json.loads((mad / "pred" / "done.json").read_text())
     assert set(summary["subjects"]["subject1"]) == {"full", "nosem"}

@@ -4,7 +4,9 @@
 with the ten per-clip scores. Methods measured side by side:
 
 * ``SemVideo`` — the full render (``recon/{subject}.npz`` frames);
-* ``MAD blurry video`` — the VAE-decoded motion latents ê alone, before the render;
+* ``MAD blurry video`` — the VAE-decoded motion latents ê alone (MAD's own, eq. 12), before the render;
+* ``Flow readout baseline`` (when ``mad.flow_readout``) — ours, not the paper's: MAD's clip-mean latent moved along
+  the stimulus flow decoded from the BOLD (:mod:`semvideo.models.flow`);
 * ``Ridge latent decoder`` — the Nishimoto / Wen family: ridge regression (scikit-learn ``RidgeCV``, α chosen by
   leave-one-out over a log grid) from the subject's voxels to the VAE latents of each frame, decoded with the
   same VAE;
@@ -36,6 +38,7 @@ from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
 
 __all__ = [
+    "FLOW_READOUT",
     "HIGHER_IS_BETTER",
     "METRICS",
     "PAPER_SEMVIDEO",
@@ -83,6 +86,9 @@ PAPER_TABLE6 = {
 }
 #: Table 1's measured rows (every subject), SemVideo first.
 TABLE1_METHODS = ("SemVideo", "Single caption (BLIP-style)", "MAD blurry video", "Ridge latent decoder")
+#: A baseline of ours shown beside Table 1 when ``mad.flow_readout`` is on: MAD's clip-mean latent moved along the
+#: stimulus flow decoded from the BOLD (semvideo.models.flow), decoded by the VAE; never rendered
+FLOW_READOUT = "Flow readout baseline"
 #: Table 3's rows (ablation subjects), the full model first.
 TABLE3_METHODS = ("SemVideo", "w/o C_anchor", "w/o C_holi", "w/o C_motion")
 #: Table 6's twin rows: SemMiner's oracle captions (= SemVideo) against one BLIP-style caption for every level.
@@ -184,6 +190,7 @@ def run_evaluation(cfg: Config) -> None:
         methods = {"SemVideo": full["frames"],
                    "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
                    "MAD blurry video": full["blurry"],
+                   **_flow_readout(paths, subject),
                    "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
                                                                 latents_train, np.asarray(data.bold(subject, "test")),
                                                                 vae)}
@@ -210,6 +217,12 @@ def run_evaluation(cfg: Config) -> None:
                        for k, m in enumerate(SHUFFLE_METHODS)]
             with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
                 pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+
+
+def _flow_readout(paths, subject: str) -> dict[str, np.ndarray]:
+    """{:data:`FLOW_READOUT`: its blurry video} when ``mad.flow_readout`` wrote one for the subject, else {}."""
+    path = paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy"
+    return {FLOW_READOUT: np.load(path)} if path.exists() else {}
 
 
 def _load_recon(path) -> np.lib.npyio.NpzFile:

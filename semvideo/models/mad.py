@@ -21,8 +21,9 @@ Training targets are E(V): the VAE encoder's latent *mean* (no sampling, so targ
 the VAE's ``scaling_factor`` (0.18215 for SD 1.5), i.e. the latents a diffusion prior sees. The loss is L1 plus
 the bidirectional frame-level contrastive term of eq. 13.
 
-The stage (:func:`run_mad`) can replace MAD's frame-to-frame change by the stimulus flow decoded from the BOLD
-(``mad.flow_readout``, :mod:`semvideo.models.flow`): ê is then MAD's clip-mean latent moved along that flow.
+Beside MAD's own ê (what the render and Table 1 use), the stage can write a baseline of ours, the *flow
+readout* (``mad.flow_readout``, :mod:`semvideo.models.flow`): MAD's clip-mean latent moved along the stimulus
+flow decoded from the BOLD, scored as its own row.
 """
 
 from __future__ import annotations
@@ -434,10 +435,13 @@ def run_mad(cfg: Config) -> None:
         pred/done.json                     λ values, final losses, sizes, timings per subject and variant
                                            (and the flow readout's α and threshold per subject)
 
-    With ``mad.flow_readout`` (:mod:`semvideo.models.flow`), ê is MAD's clip-mean latent moved along the flow
-    decoded from the subject's BOLD, and two more files keep the rest::
+    ê is always MAD's own prediction (eq. 12), the paper's blurry video. With ``mad.flow_readout``
+    (:mod:`semvideo.models.flow`) the stage also writes the *flow readout baseline*, an addition of ours that
+    Table 1 shows as its own row: the full MAD's clip-mean latent moved along the flow decoded from the
+    subject's BOLD::
 
-        pred/{subject}{suffix}_frame_blurry.npy  uint8: VAE-decoded per-frame ê of MAD itself (the paper's)
+        pred/{subject}_flow_readout_latents.npy  float32 (N_test, n, C, h, w): the moved clip-mean latents
+        pred/{subject}_flow_readout_blurry.npy   uint8 (N_test, n, H, W, 3): their VAE decoding
         pred/{subject}_flow_readout.csv          held-out EPE of every (alpha, threshold) tried
     """
     from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
@@ -487,12 +491,13 @@ def run_mad(cfg: Config) -> None:
             with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
                 log.to_csv(tmp, index=False)
             e_hat = predict_mad(model, bold["test"], semantic_test if variant == "full" else None)
-            if test_flows is not None:
-                frame_blurry = decode_latents(vae, torch.from_numpy(e_hat))
-                save_npy(paths.mad / "pred" / f"{name}_frame_blurry.npy", frame_blurry)
-                e_hat = move_latents(e_hat.mean(axis=1), test_flows)
             save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
             save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
+            if test_flows is not None and variant == "full":  # the flow readout baseline: a row of its own
+                moved = move_latents(e_hat.mean(axis=1), test_flows)
+                save_npy(paths.mad / "pred" / f"{subject}_flow_readout_latents.npy", moved)
+                save_npy(paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy",
+                         decode_latents(vae, torch.from_numpy(moved)))
             summary["subjects"][subject][variant] = _summary(model, log, time.perf_counter() - start)
     wait_for_everyone()
     if main:

@@ -1,11 +1,14 @@
 # 04 · MAD: train the Motion Adaptation Decoder (and its "w/o C_motion" variant) per subject, predict the test
-# set's motion latents ê (moved along the BOLD-decoded stimulus flow when mad.flow_readout is on), decode them to
-# blurry videos; the notebook shows losses, λ and blurry-video quality.
+# set's motion latents ê and decode them to blurry videos (with mad.flow_readout also the flow readout baseline:
+# the clip-mean latent moved along the BOLD-decoded stimulus flow); the notebook shows losses, λ and blurry-video
+# quality.
 #
 # Checkpoints and loss logs (mad/ckpt/) are deliberately not declared outputs: Snakemake deletes declared
 # outputs before it reruns a job, and the checkpoints are what lets a killed run resume.
 
 MAD_VARIANTS = ("", "_nosem")  # the full MAD and the "w/o C_motion" ablation (semvideo.models.mad.VARIANTS)
+FLOW_READOUT_FILES = [f"{RESULTS}/mad/pred/{s}_flow_readout{kind}" for s in CFG.subjects
+                      for kind in ("_latents.npy", "_blurry.npy", ".csv")] if CFG.mad.flow_readout else []
 
 
 rule train_mad:
@@ -20,6 +23,8 @@ rule train_mad:
         pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_VARIANTS
               for kind in ("latents", "blurry")],
         losses=[f"{RESULTS}/mad/pred/{s}{v}_losses.csv" for s in CFG.subjects for v in MAD_VARIANTS],
+        flow_readout=FLOW_READOUT_FILES,
+        targets=[f"{RESULTS}/mad/latents_{split}.npy" for split in ("train", "test")],  # E(V), read by later rules
         summary=f"{RESULTS}/mad/pred/done.json",
     benchmark:
         f"{RESULTS}/benchmarks/train_mad.tsv"
@@ -34,6 +39,8 @@ rule nb_04_mad:
         nb="notebooks/04_mad.py",
         pred=rules.train_mad.output.pred,
         losses=rules.train_mad.output.losses,
+        flow_readout=rules.train_mad.output.flow_readout,
+        targets=rules.train_mad.output.targets,
         summary=rules.train_mad.output.summary,
         lib=library("models/mad.py", "models/flow.py", "metrics", "viz.py"),
         cfg=CONFIG_PATH,

@@ -43,9 +43,9 @@ rule render:
         mad=[f"{RESULTS}/mad/pred/{s}{v}_latents.npy" for s in CFG.subjects for v in MAD_VARIANTS],
         sad=[f"{RESULTS}/sad/pred/{s}_{level}_refined.npy" for s in CFG.subjects
              for level in ("anchor", "holi", *CFG.sad.baseline_levels)],
-        # the oracle ladder's true captions (cvr.ORACLE_VARIANTS); its true latents, mad/latents_test.npy, are
-        # written by train_mad beside its declared predictions
+        # the oracle ladder's true captions and true latents E(V) (cvr.ORACLE_VARIANTS)
         truth=[f"{RESULTS}/embeddings/{level}_test.npy" for level in ("anchor", "holi")],
+        truth_latents=f"{RESULTS}/mad/latents_test.npy",
         lib=library("models/cvr.py", "models/priors.py"),
         cfg=CONFIG_PATH,
     output:
