@@ -103,11 +103,9 @@ def main(subject: str = "subject1") -> dict:
     truth = np.asarray(data.frames("test"))
     ids = data.split_clips("test").clip_id.tolist()
     baseline_frame = mean_frame(data.frames("train"))
-    own = paths.mad / "pred" / f"{subject}_frame_blurry.npy"  # MAD's own frames when the flow readout moved ê
-    blurry = np.load(own if own.exists() else paths.mad / "pred" / f"{subject}_blurry.npy").astype(np.float32)
+    blurry = np.load(paths.mad / "pred" / f"{subject}_blurry.npy").astype(np.float32)  # MAD's own ê, decoded
     still = blurry.mean(axis=1, keepdims=True)
-    latents = np.load(paths.mad / "pred" / f"{subject}_latents.npy")
-    clip_latent = latents[:, 0] if own.exists() else latents.mean(axis=1)  # the readout's frame 0 is the clip mean
+    clip_latent = np.load(paths.mad / "pred" / f"{subject}_latents.npy").mean(axis=1)
     shrinkage = {alpha: float(epe(truth, np.clip(still + alpha * (blurry - still), 0, 255).round()
                                   .astype(np.uint8)).mean()) for alpha in (0.0, 0.5, 1.0)}
     frame_times = clip_frame_indices(0, cfg.fmri.clip_seconds, cfg.twin.fps, cfg.fmri.frames_per_clip) / cfg.twin.fps
