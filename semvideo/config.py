@@ -276,10 +276,16 @@ class EvalConfig(Section):
     #: Mind-Animator's 512-px EPE costs ~2.5 s per clip); None = the first subject
     convention_subjects: list[str] | None = None
     convention_clips: int | None = Field(None, ge=1)  #: score only the first n test clips there; None = all
-    judge_epochs: int = Field(10, ge=0)
-    judge_size: int = Field(32, ge=8, multiple_of=8)  #: twin judges' input side, pixels
+    judge_epochs: int = Field(10, ge=0)  #: twin judges' epochs (image judge: one random frame per clip each)
+    video_judge_epochs: int | None = Field(None, ge=0)  #: the video judge's epochs; None = judge_epochs
+    judge_size: int = Field(64, ge=8, multiple_of=8)  #: twin judges' input side, pixels
+    judge_channels: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=3, max_length=3)
     judge_batch_size: int = Field(128, ge=1)  #: twin judges' training batch
     judge_lr: float = Field(3e-3, gt=0)  #: twin judges' peak learning rate (OneCycle)
+    #: attribute-preserving shifts, zooms (+ turns and mirrors for the image judge) while training the judges
+    judge_augmentation: bool = True
+    #: share of each training batch with swapped colours, on which only colour-free heads learn (judges.py)
+    judge_colour_swap: float = Field(0.5, ge=0, le=1)
     #: twin image judge classes: product of these scene-graph attributes (12 × 8 × 4 = 384)
     image_judge_attributes: list[str] = Field(default_factory=lambda: ["category", "colour", "background"],
                                               min_length=1)

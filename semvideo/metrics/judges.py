@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
@@ -35,7 +36,7 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.video import resize_frames
-from semvideo.io import atomic_dir, write_json
+from semvideo.io import atomic_dir, write_json, write_text
 from semvideo.paths import RunPaths
 
 __all__ = [
@@ -45,11 +46,15 @@ __all__ = [
     "Judges",
     "TwinJudge",
     "TwinJudgeRunner",
+    "attribute_accuracy",
     "attribute_values",
+    "augment",
     "evaluate_judge",
+    "judge_attribute_accuracy",
     "judge_labels",
     "load_judges",
     "run_judges",
+    "swap_colours",
     "train_twin_judge",
 ]
 
@@ -62,9 +67,11 @@ class TwinJudge(ModelMixin, ConfigMixin):
     """A small CNN classifying T frames (T = 1: image judge) into joint attribute classes.
 
     The T frames are stacked on the channel axis (early fusion), so motion is visible to the first
-    convolution; three stages (a stride-2 then a stride-1 3×3 convolution each) bring ``image_size`` down by 8,
-    the map is flattened (keeping where things are) into ``feature_dim`` features, and one linear head per attribute gives its logits. The joint
-    class ``(a_1, …, a_m)`` has log-probability ``Σ_j log softmax_j(a_j)``, with classes ordered like
+    convolution; three stages (a stride-2 then a stride-1 3×3 convolution each, batch norm, ReLU) bring
+    ``image_size`` down by 8; a global max over the map (where the object is does not matter, what it is does:
+    the earlier flattened map let the judge memorise the training shots instead of learning shapes) feeds
+    ``feature_dim`` features, and one linear head per attribute gives its logits. The joint class
+    ``(a_1, …, a_m)`` has log-probability ``Σ_j log softmax_j(a_j)``, with classes ordered like
     ``np.ravel_multi_index`` over ``head_sizes``.
 
     Parameters
@@ -79,7 +86,7 @@ class TwinJudge(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, head_names: list[str], class_names: list[list[str]], n_frames: int = 1,
-                 image_size: int = 32, channels: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128):
+                 image_size: int = 64, channels: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128):
         super().__init__()
         if len(head_names) != len(class_names):
             raise ValueError(f"{len(head_names)} head names but {len(class_names)} class-name lists")
@@ -87,12 +94,11 @@ class TwinJudge(ModelMixin, ConfigMixin):
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
         layers, width = [], 3 * n_frames
         for out in channels:
-            # one group: normalise over channels and space together, so absolute colour survives
-            layers += [nn.Conv2d(width, out, 3, stride=2, padding=1), nn.GroupNorm(1, out), nn.GELU(),
-                       nn.Conv2d(out, out, 3, padding=1), nn.GroupNorm(1, out), nn.GELU()]
+            layers += [nn.Conv2d(width, out, 3, stride=2, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
             width = out
         self.backbone = nn.Sequential(*layers)
-        self.project = nn.Sequential(nn.Flatten(), nn.Linear(width * (image_size // 8) ** 2, feature_dim), nn.GELU())
+        self.project = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(width, feature_dim), nn.ReLU())
         self.heads = nn.ModuleList(nn.Linear(feature_dim, len(names)) for names in class_names)
 
     @property
@@ -278,8 +284,18 @@ def judge_labels(graphs: dict[str, dict], clip_ids, attributes: list[str], value
     return labels
 
 
+#: attributes whose value does not depend on the colours of the frame: their heads also learn from
+#: colour-swapped frames (:func:`swap_colours`), so the shared features cannot read the category off the
+#: colour and background a training shot happens to have.
+COLOUR_FREE = frozenset({"category", "motion", "speed"})
+#: attribute-preserving geometry (:func:`augment`): an image judge may mirror and turn a frame; a video
+#: judge may not (a mirror turns "left" into "right", a turn changes every direction).
+AUGMENT = {"image": {"shift": 0.1, "zoom": 0.1, "rotate": 30.0, "flip": True},
+           "video": {"shift": 0.1, "zoom": 0.1, "rotate": 0.0, "flip": False}}
+
+
 def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int,
-                     lr: float, seed: int) -> list[float]:
+                     lr: float, seed: int, augmentation: bool = True, colour_swap: float = 0.5) -> list[float]:
     """Train a twin judge with the summed cross-entropy of its heads (AdamW, one-cycle LR), in place.
 
     Parameters
@@ -288,7 +304,11 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
         frame of every clip per epoch, a video judge from all T frames
     labels : int64 (N, n_heads) attribute labels
     epochs, batch_size, lr : optimisation settings
-    seed : seeds the batch order and the frame picks (seed torch before building the model for its weights)
+    seed : seeds the batch order, the frame picks and the augmentation (seed torch before building the model
+        for its weights)
+    augmentation : random :data:`AUGMENT` geometry of the judge's kind on every batch
+    colour_swap : share of each batch whose colours are swapped (:func:`swap_colours`); on those, only the
+        :data:`COLOUR_FREE` heads are trained
 
     Returns
     -------
@@ -297,6 +317,7 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
     kind = "image" if model.config.n_frames == 1 else "video"
     pixels = _pixels_uint8(frames, model.config.image_size)  # (N, T, 3, S, S) uint8, resized once
     targets = torch.from_numpy(labels)
+    free = torch.tensor([name in COLOUR_FREE for name in model.config.head_names])
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * -(-len(pixels) // batch_size)
@@ -314,7 +335,12 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             x = epoch_pixels[batch].float().div(127.5).sub(1.0)
-            loss = sum(F.cross_entropy(logits, targets[batch, j]) for j, logits in enumerate(model(x)))
+            if augmentation:
+                x = augment(x, generator, **AUGMENT[kind])
+            x, swapped = swap_colours(x, generator, colour_swap)
+            weight = (free[None, :] | ~swapped[:, None]).float()  # (B, n_heads): which losses count
+            loss = sum((F.cross_entropy(logits, targets[batch, j], reduction="none") * weight[:, j]).sum()
+                       / weight[:, j].sum().clamp(min=1.0) for j, logits in enumerate(model(x)))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -325,9 +351,85 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
     return losses
 
 
+def swap_colours(x: torch.Tensor, generator: torch.Generator, fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Permute the RGB channels of a random ``fraction`` of clips (and negate half of those), whole clips at once.
+
+    x float (B, T, 3, S, S) in [-1, 1]. Returns the new x and the bool (B,) mask of swapped clips. The
+    identity permutation without negation leaves a clip as it was but still counts as swapped.
+    """
+    b = x.shape[0]
+    swapped = torch.rand(b, generator=generator) < fraction
+    if not swapped.any():
+        return x, swapped
+    perm = torch.argsort(torch.rand(b, 3, generator=generator), dim=1)
+    sign = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0)
+    index = perm[:, None, :, None, None].expand(-1, x.shape[1], -1, *x.shape[-2:])
+    changed = torch.gather(x, 2, index) * sign[:, None, None, None, None]
+    return torch.where(swapped[:, None, None, None, None], changed, x), swapped
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, shift: float, zoom: float, rotate: float,
+            flip: bool) -> torch.Tensor:
+    """Random similarity transform of each clip (the same for all its frames), border pixels repeated.
+
+    x float (B, T, 3, S, S); shift: largest translation, fraction of the side; zoom: largest relative scale
+    change; rotate: largest rotation, degrees; flip: mirror left-right half of the clips.
+    """
+    b = x.shape[0]
+    u = torch.rand(b, 4, generator=generator) * 2 - 1
+    scale, angle = 1 + zoom * u[:, 0], torch.deg2rad(rotate * u[:, 1])
+    mirror = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0) if flip else torch.ones(b)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = mirror * torch.cos(angle) / scale, -torch.sin(angle) / scale
+    theta[:, 1, 0], theta[:, 1, 1] = mirror * torch.sin(angle) / scale, torch.cos(angle) / scale
+    theta[:, :, 2] = 2 * shift * u[:, 2:]
+    flat = x.reshape(b, -1, *x.shape[-2:])
+    grid = F.affine_grid(theta, list(flat.shape), align_corners=False)
+    return F.grid_sample(flat, grid, padding_mode="border", align_corners=False).reshape(x.shape)
+
+
 def _pixels_uint8(frames: np.ndarray, size: int) -> torch.Tensor:
     """uint8 (N, T, H, W, 3) → uint8 tensor (N, T, 3, size, size), area-resized with OpenCV."""
     return torch.from_numpy(np.array(resize_frames(np.asarray(frames), size))).permute(0, 1, 4, 2, 3)
+
+
+def attribute_accuracy(probs: np.ndarray, labels: np.ndarray, head_sizes: tuple[int, ...]) -> np.ndarray:
+    """Accuracy of each attribute from joint-class probabilities (B, Π n_j) and labels int (B, n_heads).
+
+    Each attribute's prediction is the argmax of its marginal (the joint probabilities summed over the other
+    attributes; for a :class:`TwinJudge` that is its own head's argmax). Returns float (n_heads,).
+    """
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    if probs.shape[1] != int(np.prod(head_sizes)) or labels.shape != (len(probs), len(head_sizes)):
+        raise ValueError(f"probabilities {probs.shape} and labels {labels.shape} do not match heads {head_sizes}")
+    joint = probs.reshape(len(probs), *head_sizes)
+    heads = range(len(head_sizes))
+    marginals = [joint.sum(axis=tuple(k + 1 for k in heads if k != j)) for j in heads]
+    return np.array([(m.argmax(1) == labels[:, j]).mean() for j, m in zip(heads, marginals)])
+
+
+def _judge_inputs(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarray):
+    """An image judge sees every frame alone (labelled with its clip's labels); a video judge whole clips."""
+    if runner.kind == "image":
+        return frames.reshape(-1, *frames.shape[2:]), np.repeat(labels, frames.shape[1], axis=0)
+    return frames, labels
+
+
+def judge_attribute_accuracy(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarray,
+                             split: str) -> pd.DataFrame:
+    """Per-attribute accuracy of a twin judge on true clips, one tidy row per attribute.
+
+    frames uint8 (N, T, H, W, 3); labels int64 (N, n_heads); an image judge is scored on every frame.
+    Columns: judge ("image"/"video"), attribute, split, accuracy, chance (1 / number of values), majority
+    (the share of the split's most common value: what always guessing it would score), n (frames or clips).
+    """
+    frames, labels = _judge_inputs(runner, np.asarray(frames), np.asarray(labels))
+    sizes, names = runner.model.head_sizes, runner.model.config.head_names
+    accuracy = attribute_accuracy(runner(frames), labels, sizes)
+    return pd.DataFrame({"judge": runner.kind, "attribute": list(names), "split": split, "accuracy": accuracy,
+                         "chance": [1.0 / k for k in sizes],
+                         "majority": [np.bincount(labels[:, j]).max() / len(labels) for j in range(len(sizes))],
+                         "n": len(labels)})
 
 
 def evaluate_judge(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarray) -> dict:
@@ -337,30 +439,28 @@ def evaluate_judge(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarr
     Returns joint top-1 and top-3 accuracy, per-attribute accuracy and the joint chance level 1/K.
     """
     model = runner.model
-    if runner.kind == "image":
-        labels = np.repeat(labels, frames.shape[1], axis=0)  # every frame carries its clip's label
-        frames = frames.reshape(-1, *frames.shape[2:])
+    frames, labels = _judge_inputs(runner, np.asarray(frames), np.asarray(labels))
     probs = runner(frames)
     joint = np.ravel_multi_index(tuple(labels.T), model.head_sizes)
     top3 = np.argsort(-probs, axis=1)[:, :3]
-    predicted = np.stack(np.unravel_index(top3[:, 0], model.head_sizes), axis=1)
     return {
         "n_classes": model.n_classes,
         "n_samples": len(probs),
         "top1": float((top3[:, 0] == joint).mean()),
         "top3": float((top3 == joint[:, None]).any(axis=1).mean()),
         "chance": 1.0 / model.n_classes,
-        "per_attribute": {name: float((predicted[:, j] == labels[:, j]).mean())
-                          for j, name in enumerate(model.config.head_names)},
+        "per_attribute": dict(zip(model.config.head_names,
+                                  attribute_accuracy(probs, labels, model.head_sizes).tolist())),
     }
 
 
 def run_judges(cfg: Config) -> None:
-    """Stage ``train-judges``: train the twin's image and video judges and report held-out accuracy.
+    """Stage ``train-judges``: train the twin's image and video judges and report their accuracy.
 
     Reads ``data/frames_{train,test}.npy`` and ``data/clips.csv`` (from ``prepare``) and the labels in
-    ``raw/truth/scene_graphs.jsonl``; writes ``judges/image/`` and ``judges/video/`` (``save_pretrained``) and
-    ``judges/summary.json`` (classes, training seconds, loss curve, held-out accuracy on the *true* test
+    ``raw/truth/scene_graphs.jsonl``; writes ``judges/image/`` and ``judges/video/`` (``save_pretrained``),
+    ``judges/summary.json`` (classes, training seconds (wall and CPU), loss curve, held-out accuracy on the
+    *true* test clips) and ``judges/accuracy.csv`` (:func:`judge_attribute_accuracy` on the training and test
     clips). Real worlds use pretrained judges: only the summary (their ids) is written.
     """
     paths = RunPaths.from_config(cfg)
@@ -372,26 +472,33 @@ def run_judges(cfg: Config) -> None:
     from semvideo.data.synthetic.truth import scene_graphs
 
     data, graphs = PreparedData.from_config(cfg), scene_graphs(paths.data_root)
-    summary = {}
+    summary, tables = {}, []
     for kind, attributes, n_frames in (("image", cfg.eval.image_judge_attributes, 1),
                                        ("video", cfg.eval.video_judge_attributes, cfg.fmri.frames_per_clip)):
         values = [attribute_values(cfg, a) for a in attributes]
         torch.manual_seed(cfg.seed)  # the weights' initialisation
         model = TwinJudge(head_names=list(attributes), class_names=values, n_frames=n_frames,
-                          image_size=cfg.eval.judge_size)
+                          image_size=cfg.eval.judge_size, channels=tuple(cfg.eval.judge_channels))
         _check_enough_classes(model, cfg)
-        train_ids, test_ids = (data.split_clips(s)["clip_id"] for s in ("train", "test"))
-        start = time.perf_counter()
-        losses = train_twin_judge(model, data.frames("train"), judge_labels(graphs, train_ids, attributes, values),
-                                  cfg.eval.judge_epochs, cfg.eval.judge_batch_size, cfg.eval.judge_lr, cfg.seed)
-        seconds = time.perf_counter() - start
+        labels = {s: judge_labels(graphs, data.split_clips(s)["clip_id"], attributes, values)
+                  for s in ("train", "test")}
+        epochs = cfg.eval.judge_epochs if kind == "image" or cfg.eval.video_judge_epochs is None \
+            else cfg.eval.video_judge_epochs
+        wall, cpu = time.perf_counter(), time.process_time()
+        losses = train_twin_judge(model, data.frames("train"), labels["train"], epochs,
+                                  cfg.eval.judge_batch_size, cfg.eval.judge_lr, cfg.seed,
+                                  cfg.eval.judge_augmentation, cfg.eval.judge_colour_swap)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         with atomic_dir(paths.judges / kind) as tmp:
             model.save_pretrained(tmp)
-        held_out = evaluate_judge(TwinJudgeRunner(model), np.asarray(data.frames("test")),
-                                  judge_labels(graphs, test_ids, attributes, values))
-        summary[kind] = {"attributes": list(attributes), "train_seconds": round(seconds, 1),
-                         "epochs": cfg.eval.judge_epochs, "loss": losses, "test": held_out}
+        runner = TwinJudgeRunner(model)
+        tables += [judge_attribute_accuracy(runner, np.asarray(data.frames(s)), labels[s], s) for s in labels]
+        summary[kind] = {"attributes": list(attributes), "train_seconds": round(wall, 1),
+                         "train_cpu_seconds": round(cpu, 1), "torch_threads": torch.get_num_threads(),
+                         "epochs": epochs, "loss": losses,
+                         "test": evaluate_judge(runner, np.asarray(data.frames("test")), labels["test"])}
     write_json(paths.judges / "summary.json", summary)
+    write_text(paths.judges / "accuracy.csv", pd.concat(tables, ignore_index=True).to_csv(index=False))
 
 
 def _check_enough_classes(model: TwinJudge, cfg: Config) -> None:
