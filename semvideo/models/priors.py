@@ -384,13 +384,12 @@ def _save(model, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------- evaluation
-def scene_labels(cfg: Config, clip_ids) -> pd.DataFrame:
-    """The twin's ground-truth attributes (:data:`PROBE_ATTRIBUTES`) of the given clips, in their order."""
-    path = RunPaths.from_config(cfg).raw / "truth" / "scene_graphs.jsonl"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no scene graphs; run `python -m semvideo generate-twin` first")
-    graphs = pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
-    return graphs.set_index("clip_id").loc[list(clip_ids), list(PROBE_ATTRIBUTES)].reset_index()
+def scene_labels(cfg: Config, clip_ids, attributes=PROBE_ATTRIBUTES) -> pd.DataFrame:
+    """The twin's ground-truth ``attributes`` (scene-graph fields) of the given clips, in their order."""
+    from semvideo.data.synthetic.truth import scene_graphs
+
+    graphs = pd.DataFrame(scene_graphs(RunPaths.from_config(cfg).raw).values())
+    return graphs.set_index("clip_id").loc[list(clip_ids), list(attributes)].reset_index()
 
 
 def _probe_features(frames: np.ndarray) -> np.ndarray:
@@ -442,7 +441,9 @@ def reconstruction_quality(truth: np.ndarray, recon: np.ndarray) -> dict[str, fl
 
 def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
                     t2v: UNetMotionModel) -> tuple[dict, pd.DataFrame, dict]:
-    """VAE reconstruction on test frames and caption following of samples from the *true* test captions.
+    """VAE reconstruction on test frames and caption following of samples from the *true* test captions
+    (category, colour, background by the probes; the T2V samples' motion direction by their mean optical flow,
+    :mod:`semvideo.metrics.following`, beside the true clips' own).
 
     Returns (report, probe table, samples): samples holds uint8 arrays for the first ``priors.probe_clips``
     test clips — ``truth`` (K, n, H, W, 3), ``vae`` reconstructions, ``t2i`` (K, H, W, 3) from Z(C_anchor),
@@ -450,6 +451,7 @@ def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
     """
     from semvideo.data.prepared import PreparedData
     from semvideo.embed import load_embeddings
+    from semvideo.metrics.following import DIRECTIONS, motion_direction_following
     from semvideo.models.cvr import SemVideoPipeline, clip_generators
 
     data = PreparedData.from_config(cfg)
@@ -471,11 +473,15 @@ def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
                                generator=clip_generators(cfg.seed, range(k)), **steps)
     samples = {"clip_id": test_ids.to_numpy()[:k].astype(str), "truth": truth[:k], "vae": vae_recon[:k],
                "t2i": decode_latents(vae, t2i_latents), "t2v": decode_latents(vae, t2v_latents)}
+    motions = scene_labels(cfg, test_ids[:k], ["motion"])["motion"]  # the motion each holistic caption names
+    direction = [motion_direction_following(clips, motions, source) for clips, source in
+                 ((truth[:k], "test frames (ceiling)"), (samples["t2v"], "T2V samples (holi captions)"))
+                 ] if motions.isin(list(DIRECTIONS)).any() else []  # a tiny probe set may hold no translation
     table = pd.concat([probe_accuracy(probes, truth[:, 0], labels, "test frames (ceiling)"),
                        probe_accuracy(probes, vae_recon[:, 0], labels, "VAE reconstructions"),
                        probe_accuracy(probes, samples["t2i"], labels[:k], "T2I samples (anchor captions)"),
-                       probe_accuracy(probes, samples["t2v"], labels[:k], "T2V samples (holi captions)")],
-                      ignore_index=True)
+                       probe_accuracy(probes, samples["t2v"], labels[:k], "T2V samples (holi captions)"),
+                       pd.DataFrame(direction)], ignore_index=True)
     report = {"vae_test": reconstruction_quality(truth, vae_recon), "probe_clips": k,
               "follows_caption": _follows(table)}
     return report, table, samples
