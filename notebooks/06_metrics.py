@@ -19,8 +19,10 @@
 # **Here.** The same metrics on the twin, with the twin's own judges (trained on the training clips only) and
 # three baselines measured on the same split: a single-caption decoder (the NeuroClips / Mind-Animator family:
 # one short BLIP-style caption, decoded by its own SAD, conditions both render stages, on the blurry video of a
-# MAD that sees no motion caption), the MAD blurry video alone (before the render) and a ridge decoder from
-# voxels to VAE latents (the Nishimoto/Wen family). Chance for N-way with three truth classes is 3/(n+2).
+# MAD that sees no motion caption), the MAD blurry video alone (MAD's own ê, eq. 12, before the render) and a
+# ridge decoder from voxels to VAE latents (the Nishimoto/Wen family). With ``mad.flow_readout`` a baseline of ours
+# stands on its own row: the flow readout (notebook 04), MAD's clip-mean latent moved along the stimulus flow
+# decoded from the BOLD. Chance for N-way with three truth classes is 3/(n+2).
 #
 # **HCP 7T (Table 2).** A run in the HCP layout (`config/hcp.yaml`, or the twin written in it,
 # `config/hcp_twin.yaml`) writes Table 2 instead: the six metrics the paper reports on HCP (2-way-I, 2-way-V,
@@ -54,6 +56,7 @@ from semvideo.config import load_config
 from semvideo.data.hcp import uses_hcp_layout
 from semvideo.metrics import bootstrap_table, n_way_chance, plot_significance_table
 from semvideo.metrics.evaluate import (
+    FLOW_READOUT,
     HIGHER_IS_BETTER,
     METRICS,
     PAPER_SEMVIDEO,
@@ -70,7 +73,7 @@ hcp = uses_hcp_layout(cfg)  # HCP layout: Table 2 (six metrics), else Table 1 (t
 table_name, metrics = ("table2", TABLE2_METRICS) if hcp else ("table1", METRICS)
 scores = pd.concat([pd.read_csv(paths.metrics / f"{s}_scores.csv").assign(subject=s) for s in cfg.subjects],
                    ignore_index=True)
-scores = scores[scores["method"].isin(TABLE1_METHODS)]  # the ablations are notebook 07's
+scores = scores[scores["method"].isin([*TABLE1_METHODS, FLOW_READOUT])]  # the ablations are notebook 07's
 judges = json.loads((paths.judges / "summary.json").read_text()) if (paths.judges / "summary.json").exists() else {}
 print({n: round(n_way_chance(n), 3) for n in cfg.eval.n_ways}, "N-way chance with 3 truth classes")
 

@@ -24,6 +24,7 @@ rule evaluate:
     input:
         judges=rules.train_judges.output,
         recon=rules.render.output,
+        flow_readout=rules.train_mad.output.flow_readout,  # the flow readout baseline's row (mad.flow_readout)
         lib=library("metrics"),
         cfg=CONFIG_PATH,
     output:
