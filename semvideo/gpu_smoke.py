@@ -37,7 +37,8 @@ import yaml
 
 from semvideo.device import DeviceError, peak_memory, resolve_device
 
-__all__ = ["COMPUTE_STAGES", "STAGES", "build_models", "check", "main", "run_stages", "smoke_config"]
+__all__ = ["COMPUTE_STAGES", "STAGES", "build_models", "check", "main", "run_stages", "save_tiny_judges", "save_tiny_llava",
+           "save_tiny_qwen", "smoke_config"]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the pipeline's stages in order (``python -m semvideo`` commands)
@@ -67,8 +68,8 @@ def build_models(folder: Path) -> dict[str, str]:
     if video_support() is None:  # the real configs' captioner: Qwen2.5-VL, the clip as a video
         save_tiny_qwen(paths["vlm"])
     else:  # no torchvision (the CPU set-up): a LLaVA captioner, frames as images
-        _save_vlm(paths["vlm"])
-    _save_judges(paths["vit"], paths["videomae"], paths["clip"])
+        save_tiny_llava(paths["vlm"])
+    save_tiny_judges(paths["vit"], paths["videomae"], paths["clip"])
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -152,8 +153,11 @@ def save_tiny_qwen(folder: Path) -> str:
     return str(folder)
 
 
-def _save_vlm(folder: Path) -> None:
-    """A tiny LLaVA (CLIP vision tower + Llama) with a chat template: the ``llava`` captioner's architecture."""
+def save_tiny_llava(folder: Path) -> str:
+    """A tiny LLaVA (CLIP vision tower + Llama) with a chat template: the ``llava`` captioner's architecture.
+
+    Qwen2-VL's video processor needs torchvision, which the CPU environment does not install; the ``hf`` backend
+    runs the same code for both (AutoProcessor + AutoModelForImageTextToText). Returns the folder as a string."""
     from transformers import (
         CLIPVisionConfig,
         LlamaConfig,
@@ -178,9 +182,11 @@ def _save_vlm(folder: Path) -> None:
                                 pad_token_id=0),
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_select_strategy="default",
     )).save_pretrained(folder)
+    return str(folder)
 
 
-def _save_judges(vit: Path, videomae: Path, clip: Path) -> None:
+def save_tiny_judges(vit: Path, videomae: Path, clip: Path) -> None:
+    """Tiny random ViT (60 labels), VideoMAE (16 frames, 60 labels) and CLIP: the real judges' architectures."""
     from transformers import (
         CLIPConfig,
         CLIPModel,

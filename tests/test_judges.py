@@ -215,27 +215,13 @@ def test_too_few_classes_and_missing_judges_are_explained(tmp_path):
 
 
 def _save_tiny_hf(tmp_path):
-    from transformers import (
-        CLIPConfig,
-        CLIPModel,
-        VideoMAEConfig,
-        VideoMAEForVideoClassification,
-        ViTConfig,
-        ViTForImageClassification,
-    )
+    """The GPU smoke check's tiny ViT / VideoMAE / CLIP judges, with a ViT preprocessor config to read back."""
+    from semvideo.gpu_smoke import save_tiny_judges
 
     torch.manual_seed(0)
-    small = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
-    vit = ViTForImageClassification(ViTConfig(image_size=16, patch_size=8, num_labels=60, **small))
-    vit.save_pretrained(tmp_path / "vit")
+    save_tiny_judges(tmp_path / "vit", tmp_path / "videomae", tmp_path / "clip")
     (tmp_path / "vit" / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.1] * 3,
                                                                            "image_std": [0.2] * 3}))
-    mae = VideoMAEForVideoClassification(VideoMAEConfig(image_size=16, patch_size=8, num_frames=16, tubelet_size=2,
-                                                        num_labels=60, **small))
-    mae.save_pretrained(tmp_path / "videomae")
-    clip = CLIPModel(CLIPConfig(text_config=dict(vocab_size=99, max_position_embeddings=16, **small),
-                                vision_config=dict(image_size=16, patch_size=8, **small), projection_dim=8))
-    clip.save_pretrained(tmp_path / "clip")
 
 
 def test_real_judges_through_from_pretrained(tmp_path):

@@ -160,43 +160,13 @@ def test_run_semminer_on_the_tiny_twin_follows_clips_csv_and_the_truth(tiny_twin
 # --- the hf backend on a tiny random LLaVA -------------------------------------------------------------------
 
 def _tiny_llava(folder):
-    """A tiny random LLaVA (CLIP vision tower + Llama) with a byte-level BPE tokenizer trained here, saved like
-    a hub folder. Qwen2-VL's processor needs torchvision for its video processor, which this project never
-    installs; the backend code is the same for both (AutoProcessor + AutoModelForImageTextToText)."""
+    """A tiny random LLaVA saved like a hub folder (the GPU smoke check's builder, seeded here)."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import (
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        PreTrainedTokenizerFast,
-    )
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer, bpe.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
-    bpe.train_from_iterator(["a red star moves to the left over grass", "describe the first frame of the video"],
-                            trainers.BpeTrainer(vocab_size=300, special_tokens=["<pad>", "<s>", "</s>", "<image>"],
-                                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
-    template = ("{% for m in messages %}{{ m['role'] }}: {% for c in m['content'] %}{% if c['type'] == 'image' %}"
-                "<image>{% else %}{{ c['text'] }}{% endif %}{% endfor %} {% endfor %}"
-                "{% if add_generation_prompt %}assistant: {% endif %}")
-    images = CLIPImageProcessorPil(size={"shortest_edge": 28}, crop_size={"height": 28, "width": 28})
-    LlavaProcessor(image_processor=images, tokenizer=tokenizer, chat_template=template, patch_size=14,
-                   vision_feature_select_strategy="default", num_additional_image_tokens=1).save_pretrained(folder)
-    config = LlavaConfig(
-        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                       num_attention_heads=2, image_size=28, patch_size=14),
-        text_config=LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
-                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
-                                bos_token_id=1, eos_token_id=2, pad_token_id=0),
-        image_token_id=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_select_strategy="default")
+    from semvideo.gpu_smoke import save_tiny_llava
+
     torch.manual_seed(0)
-    LlavaForConditionalGeneration(config).save_pretrained(folder)
-    return str(folder)
+    return save_tiny_llava(folder)
 
 
 def test_hf_backend_runs_the_chain_on_a_tiny_model(tmp_path):
