@@ -59,6 +59,12 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, index_col=0) if path.exists() else None
 
 
+def _untestable_without(claim: str, paper: str, measurement: str, *paths: Path) -> dict | None:
+    """The claim's "cannot be tested" row naming every absent artefact, or None when all of ``paths`` exist."""
+    absent = [str(p) for p in paths if not Path(p).exists()]
+    return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {', '.join(absent)}") if absent else None
+
+
 def compare_rows(means: pd.DataFrame, pvalues: pd.DataFrame, winner: str, loser: str, metrics: Sequence[str],
                  alpha: float = ALPHA, resolution: float | None = None) -> tuple[str, str, str]:
     """(numbers, verdict, why) of "``winner`` beats ``loser`` on ``metrics``" from a table's means and its
@@ -93,11 +99,12 @@ def compare_rows(means: pd.DataFrame, pvalues: pd.DataFrame, winner: str, loser:
 
 def _table_claim(figures: Path, table: str, claim: str, paper: str, winner: str, loser: str,
                  metrics: Sequence[str], resolution: float | None) -> dict:
-    means, pvalues = _read(figures / f"{table}.csv"), _read(figures / f"{table}_pvalues.csv")
+    files = figures / f"{table}.csv", figures / f"{table}_pvalues.csv"
     measurement = (f"{table}: {winner} vs {loser} on {', '.join(metrics)}; holds if better on every one at "
                    f"one-sided bootstrap p < {ALPHA:g}")
-    if means is None or pvalues is None:
-        return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {figures / table}.csv / _pvalues.csv")
+    if missing := _untestable_without(claim, paper, measurement, *files):
+        return missing
+    means, pvalues = (pd.read_csv(f, index_col=0) for f in files)
     return _row(claim, paper, measurement, *compare_rows(means, pvalues, winner, loser, metrics,
                                                          resolution=resolution))
 
@@ -107,9 +114,9 @@ def _shuffle_claim(figures: Path, claim: str, paper: str, full: str, ablated: st
     path = figures / "fig5_paired_ttests.csv"
     measurement = (f"Fig. 5 paired t-tests over clips: {full} lower than {ablated} on {', '.join(quantities)}, "
                    f"Bonferroni p < {ALPHA:g} for each")
-    tests = _read(path)
-    if tests is None:
-        return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {path}")
+    if missing := _untestable_without(claim, paper, measurement, path):
+        return missing
+    tests = pd.read_csv(path, index_col=0)
     cells, failing = [], []
     for q in quantities:
         row = tests[(tests["a"] == full) & (tests["b"] == ablated) & (tests["metric"] == q)]
@@ -134,8 +141,8 @@ def _roi_claim(figures: Path) -> dict:
     measurement = ("notebook 08: motion SAD's mean absolute first-layer weight per ROI; fraction of (MT/MST/TPOJ, "
                    "ventral) ROI pairs in which the motion ROI is more important; holds if > 0.5 in every subject")
     path = figures / "roi_importance.csv"
-    if not path.exists():
-        return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {path}")
+    if missing := _untestable_without(claim, paper, measurement, path):
+        return missing
     table = pd.read_csv(path)
     above = dorsal_vs_ventral(table[table["level"] == "motion"]).set_index("subject")["p_motion_above_ventral"]
     numbers = "per subject: " + ", ".join(f"{s} {v:.2f}" for s, v in above.items())
@@ -160,8 +167,8 @@ def _ceiling_claim(figures: Path) -> dict:
     measurement = ("notebook 01 information ceiling: every attribute the simulator encodes in an ROI group is "
                    "decodable from that group's test BOLD at p < 0.01 for every subject")
     path = figures / "information_ceiling.csv"
-    if not path.exists():
-        return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {path}")
+    if missing := _untestable_without(claim, paper, measurement, path):
+        return missing
     verdicts = ceiling_verdicts(pd.read_csv(path))
     encoded = verdicts[verdicts["encoded"] & (verdicts["roi_group"] != "all selected")]
     broken = encoded[encoded["broken"]]
@@ -186,9 +193,8 @@ def _ladder_claim(results: Path, subjects: Sequence[str], n_bootstrap: int, seed
     measurement = (f"oracle ladder row (b), {oracle}, vs the ridge and single-caption baselines on "
                    f"{', '.join(metrics)}; holds if better on each at one-sided bootstrap p < {ALPHA:g}")
     files = [results / "metrics" / f"{s}_scores.csv" for s in subjects]
-    absent = [str(f) for f in files if not f.exists()]
-    if absent:
-        return _row(claim, paper, measurement, "", UNTESTABLE, f"{MISSING}: {', '.join(absent)}")
+    if missing := _untestable_without(claim, paper, measurement, *files):
+        return missing
     scores = pd.concat([pd.read_csv(f).assign(subject=s) for f, s in zip(files, subjects)], ignore_index=True)
     rows = [oracle, "Ridge latent decoder", "Single caption (BLIP-style)"]
     if not set(rows) <= set(scores["method"]):
