@@ -23,8 +23,8 @@ import pandas as pd
 from semvideo.config import load_config
 from semvideo.data.cc2017 import layout_for
 from semvideo.data.synthetic.brain import bold_signal
-from semvideo.data.synthetic.truth import scene_graphs, truth_vertices
-from semvideo.metrics.ceiling import decode_attributes, scene_labels
+from semvideo.data.synthetic.truth import scene_graphs, scene_labels, truth_vertices
+from semvideo.metrics.ceiling import decode_attributes
 from semvideo.paths import RunPaths
 
 
@@ -53,7 +53,8 @@ def representations(cfg, subject: str) -> tuple[dict[str, np.ndarray], list[str]
 def main(config: str = "config/default.yaml", subject: str = "subject1") -> None:
     cfg = load_config(config)
     reps, ids, groups, split = representations(cfg, subject)
-    labels = scene_labels(scene_graphs(RunPaths.from_config(cfg).raw), ids, ("motion", "speed"))
+    truth = scene_labels(scene_graphs(RunPaths.from_config(cfg).raw), ids, ("motion", "speed"))
+    labels = {a: truth[a].to_numpy() for a in ("motion", "speed")}
     train, test = split == "train", split == "test"
     for name, x in reps.items():
         for subset, keep in (("all clips", np.ones(len(x), bool)), ("moving clips", labels["motion"] != "static")):

@@ -9,6 +9,7 @@ from scipy.stats import binomtest
 from sklearn.linear_model import RidgeClassifier
 
 from semvideo.data.prepared import PreparedData
+from semvideo.data.synthetic.truth import scene_labels
 from semvideo.io import InputError
 from semvideo.metrics.ceiling import (
     ALL_GROUP,
@@ -18,7 +19,6 @@ from semvideo.metrics.ceiling import (
     fit_ridge_decoders,
     information_ceiling,
     roi_group_columns,
-    scene_labels,
 )
 
 COLOURS = np.array(["red", "green", "blue", "white"])

@@ -12,6 +12,7 @@ import torch
 from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
 
 from semvideo.config import Config
+from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.models import priors
 
 
@@ -172,9 +173,8 @@ def test_scene_labels_follow_the_clip_order(tmp_path):
     graphs = [{"clip_id": f"seg1_000{i}", "category": c, "colour": "red", "background": "sky"}
               for i, c in enumerate(["ball", "box"])]
     (truth / "scene_graphs.jsonl").write_text("\n".join(json.dumps(g) for g in graphs) + "\n")
-    cfg = Config(name="t", paths={"results": str(tmp_path)})
-    labels = priors.scene_labels(cfg, ["seg1_0001", "seg1_0000"])
-    assert labels["category"].tolist() == ["box", "ball"]
+    labels = scene_labels(scene_graphs(tmp_path / "t" / "raw"), ["seg1_0001", "seg1_0000"], ["category"])
+    assert labels["category"].tolist() == ["box", "ball"] and labels["clip_id"].tolist() == ["seg1_0001", "seg1_0000"]
 
 
 def test_loaders_read_hub_layout_and_twin_folders(tmp_path):

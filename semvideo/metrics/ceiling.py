@@ -26,7 +26,7 @@ from scipy.stats import binomtest
 
 from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.brain import ENCODED_ATTRIBUTES, FAMILIES
-from semvideo.io import InputError
+from semvideo.data.synthetic.truth import scene_labels
 
 __all__ = [
     "ALL_GROUP",
@@ -42,7 +42,6 @@ __all__ = [
     "information_ceiling",
     "plot_ceiling",
     "roi_group_columns",
-    "scene_labels",
 ]
 
 #: scene-graph fields the caption levels name (``motion`` is the motion type / direction)
@@ -184,16 +183,6 @@ def encodes(group: str, attribute: str) -> bool:
     return any(attribute in ENCODED_ATTRIBUTES[family] for family in families)
 
 
-def scene_labels(graphs: dict[str, dict], clip_ids: Sequence[str],
-                 attributes: Sequence[str] = ATTRIBUTES) -> dict[str, np.ndarray]:
-    """attribute → (N,) labels of ``clip_ids`` read from the scene graphs (clip_id → graph)."""
-    missing = [c for c in clip_ids if c not in graphs]
-    if missing:
-        raise InputError(f"no scene graph for {len(missing)} clips (e.g. {missing[0]}): the prepared data and "
-                         "raw/truth/scene_graphs.jsonl come from different twins; rerun generate-twin and prepare")
-    return {a: np.array([graphs[c][a] for c in clip_ids]) for a in attributes}
-
-
 def information_ceiling(data: PreparedData, graphs: dict[str, dict], subjects: Sequence[str],
                         attributes: Sequence[str] = ATTRIBUTES, **fit_kw) -> pd.DataFrame:
     """The tidy ceiling table: one row per subject × ROI group × attribute.
@@ -203,8 +192,8 @@ def information_ceiling(data: PreparedData, graphs: dict[str, dict], subjects: S
     without selected vertices get NaN scores.
     """
     train, test = data.split_clips("train"), data.split_clips("test")
-    labels = {"train": scene_labels(graphs, train["clip_id"], attributes),
-              "test": scene_labels(graphs, test["clip_id"], attributes)}
+    labels = {split: scene_labels(graphs, clips["clip_id"], attributes).drop(columns="clip_id").to_dict("series")
+              for split, clips in (("train", train), ("test", test))}
     tables = []
     for subject in subjects:
         bold = {split: np.asarray(data.bold(subject, split)) for split in ("train", "test")}

@@ -384,12 +384,11 @@ def _save(model, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------- evaluation
-def scene_labels(cfg: Config, clip_ids, attributes=PROBE_ATTRIBUTES) -> pd.DataFrame:
-    """The twin's ground-truth ``attributes`` (scene-graph fields) of the given clips, in their order."""
-    from semvideo.data.synthetic.truth import scene_graphs
+def _scene_labels(cfg: Config, clip_ids, attributes=PROBE_ATTRIBUTES) -> pd.DataFrame:
+    """The twin's ground-truth ``attributes`` of the given clips, in their order."""
+    from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 
-    graphs = pd.DataFrame(scene_graphs(RunPaths.from_config(cfg).raw).values())
-    return graphs.set_index("clip_id").loc[list(clip_ids), list(attributes)].reset_index()
+    return scene_labels(scene_graphs(RunPaths.from_config(cfg).raw), clip_ids, attributes)
 
 
 def _probe_features(frames: np.ndarray) -> np.ndarray:
@@ -457,8 +456,8 @@ def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
     data = PreparedData.from_config(cfg)
     train_ids, test_ids = (data.split_clips(s)["clip_id"] for s in ("train", "test"))
     truth = np.asarray(data.frames("test"))
-    probes = fit_probes(data.frames("train")[:, 0], scene_labels(cfg, train_ids))
-    labels = scene_labels(cfg, test_ids)
+    probes = fit_probes(data.frames("train")[:, 0], _scene_labels(cfg, train_ids))
+    labels = _scene_labels(cfg, test_ids)
     vae_recon = decode_latents(vae, encode_frames(vae, truth))
     k = min(cfg.priors.probe_clips, len(test_ids))
     pipe = SemVideoPipeline(vae=vae, unet=t2i, motion_unet=t2v, scheduler=make_scheduler())
@@ -473,7 +472,7 @@ def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
                                generator=clip_generators(cfg.seed, range(k)), **steps)
     samples = {"clip_id": test_ids.to_numpy()[:k].astype(str), "truth": truth[:k], "vae": vae_recon[:k],
                "t2i": decode_latents(vae, t2i_latents), "t2v": decode_latents(vae, t2v_latents)}
-    motions = scene_labels(cfg, test_ids[:k], ["motion"])["motion"]  # the motion each holistic caption names
+    motions = _scene_labels(cfg, test_ids[:k], ["motion"])["motion"]  # the motion each holistic caption names
     direction = [motion_direction_following(clips, motions, source) for clips, source in
                  ((truth[:k], "test frames (ceiling)"), (samples["t2v"], "T2V samples (holi captions)"))
                  ] if motions.isin(list(DIRECTIONS)).any() else []  # a tiny probe set may hold no translation

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from semvideo.data.synthetic.brain import FAMILIES
+from semvideo.io import InputError
 
-__all__ = ["driving_signal", "scene_graphs", "selection_scores", "truth_vertices"]
+__all__ = ["driving_signal", "scene_graphs", "scene_labels", "selection_scores", "truth_vertices"]
 
 
 def scene_graphs(raw: Path) -> dict[str, dict]:
@@ -19,6 +21,17 @@ def scene_graphs(raw: Path) -> dict[str, dict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no scene graphs; generate the twin first (`python -m semvideo generate-twin`)")
     return {g["clip_id"]: g for g in map(json.loads, path.read_text().splitlines())}
+
+
+def scene_labels(graphs: dict[str, dict], clip_ids: Sequence[str], attributes: Sequence[str]) -> pd.DataFrame:
+    """Ground-truth ``attributes`` of ``clip_ids`` from their scene graphs (clip_id → graph, :func:`scene_graphs`):
+    one row per clip in the given order, columns ``clip_id`` and the attributes."""
+    clip_ids = [str(c) for c in clip_ids]
+    missing = [c for c in clip_ids if c not in graphs]
+    if missing:
+        raise InputError(f"no scene graph for {len(missing)} clips (e.g. {missing[0]}): the prepared data and "
+                         "raw/truth/scene_graphs.jsonl come from different twins; rerun generate-twin and prepare")
+    return pd.DataFrame([{"clip_id": c, **{a: graphs[c][a] for a in attributes}} for c in clip_ids])
 
 
 def truth_vertices(raw: Path, subject: str) -> pd.DataFrame:
