@@ -4,8 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
+import pandas as pd
 
-from semvideo.viz import RECONSTRUCTION_ROWS, reconstruction_grid
+from semvideo.viz import RECONSTRUCTION_ROWS, reconstruction_grid, save_table
 
 
 def _clip(seed: int, n: int = 3) -> dict[str, np.ndarray]:
@@ -30,3 +31,12 @@ def test_grid_places_each_row_and_the_anchor_under_frame_one():
                 for col in range(3):
                     np.testing.assert_array_equal(line[col].images[0].get_array(), rows[name][col])
     assert [ax.get_xlabel() for ax in axes[-1]] == ["0.00 s", "0.33 s", "0.67 s"]
+
+
+def test_save_table_writes_nested_rows_as_markdown_columns(tmp_path):
+    table = pd.DataFrame({"SSIM gain": [0.25, -0.5]},
+                         index=pd.MultiIndex.from_tuples([("s1", "MAD"), ("s1", "readout")], names=["subject", "method"]))
+    csv, md = save_table(table, tmp_path, "verdict")
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in md.read_text().splitlines()]
+    assert cells[0] == ["subject", "method", "SSIM gain"] and cells[2] == ["s1", "MAD", "0.250"]
+    assert pd.read_csv(csv, index_col=[0, 1]).loc[("s1", "readout"), "SSIM gain"] == -0.5
