@@ -181,11 +181,12 @@ pd.Series(claims, name="holds on this run").to_frame()
 # %%
 from IPython.display import Markdown, display
 
-from semvideo.metrics.evaluate import TABLE1_METHODS
+from semvideo.metrics.evaluate import FLOW_READOUT, TABLE1_METHODS
 from semvideo.metrics.ladder import describe_ladder, ladder_cells, ladder_steps, ladder_table
 from semvideo.models.cvr import ORACLE_LADDER
 
-ladder_rows = [*ORACLE_LADDER, *TABLE1_METHODS[1:]]
+# the baselines beside the ladder: Table 1's, and the flow readout baseline where mad.flow_readout scored it
+ladder_rows = [*ORACLE_LADDER, *TABLE1_METHODS[1:], *[m for m in [FLOW_READOUT] if m in set(scores["method"])]]
 lmeans, lses, lpvalues = ladder_table(scores, ladder_rows, METRICS, HIGHER_IS_BETTER, cfg.eval.n_bootstrap,
                                       np.random.default_rng(cfg.seed), test=cfg.eval.bootstrap_test)
 ladder = pd.concat({"mean": lmeans, "s.e.": lses, "p": lpvalues}, axis=1).swaplevel(axis=1)[list(METRICS)]
