@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from semvideo.config import Config
+from semvideo.device import resolve_device
 
 __all__ = ["CLIPTextEmbedder", "MiniLMEmbedder", "embed_captions", "load_embeddings", "make_embedder"]
 
@@ -95,7 +96,8 @@ def make_embedder(cfg: Config) -> MiniLMEmbedder | CLIPTextEmbedder:
         return MiniLMEmbedder(cfg.embed.max_tokens, cfg.embed.batch_size)
     if not cfg.embed.model_id:
         raise ValueError("embed.backend 'clip' needs embed.model_id (e.g. openai/clip-vit-large-patch14)")
-    return CLIPTextEmbedder(cfg.embed.model_id, cfg.embed.max_tokens, cfg.embed.batch_size, cfg.device)
+    # the device is checked first, so a config naming a GPU this machine lacks fails in one line, not in torch
+    return CLIPTextEmbedder(cfg.embed.model_id, cfg.embed.max_tokens, cfg.embed.batch_size, resolve_device(cfg))
 
 
 def embed_captions(cfg: Config) -> None:

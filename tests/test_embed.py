@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from semvideo.embed import CLIPTextEmbedder, MiniLMEmbedder
 
@@ -76,3 +77,14 @@ def test_embed_captions_writes_float32_targets_aligned_with_clips_csv(tiny_twin,
         check = [0, len(rows) - 1]  # first and last row: the embedding of that clip's own caption
         np.testing.assert_allclose(load_embeddings(cfg, "holi", split)[check],
                                    minilm.tokens(rows["holi"].iloc[check].tolist()), atol=1e-5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_clip_embedder_on_a_missing_gpu_fails_in_one_line_before_loading(tmp_path):
+    from semvideo.config import Config
+    from semvideo.device import DeviceError
+    from semvideo.embed import make_embedder
+
+    cfg = Config(name="e", device="cuda", embed={"backend": "clip", "model_id": str(tmp_path / "absent")})
+    with pytest.raises(DeviceError, match="sees no CUDA device"):
+        make_embedder(cfg)  # the model folder does not exist either: the device is checked first
