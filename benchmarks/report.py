@@ -4,13 +4,15 @@
 
 Each rule of the workflow records its wall time, peak RSS and CPU time in
 ``results/<name>/benchmarks/<rule>.tsv`` (Snakemake's ``benchmark:`` directive, measured with psutil), so every
-run of the main job doubles as a benchmark. This script tabulates them in pipeline order and reports the sum of
+run of the main job doubles as a benchmark; each ``python -m semvideo`` stage adds its device and, on CUDA, its
+peak GPU memory (``<command>_device.json``), shown as ``device`` and ``peak_cuda_mb``. This script tabulates them in pipeline order and reports the sum of
 wall times (the run's length with ``--cores 1``) and the largest peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +31,13 @@ def rule_costs(run_dir: Path) -> pd.DataFrame:
         rows.append({"rule": path.stem, "wall_s": float(tsv["s"].iloc[-1]),
                      "max_rss_mb": float(pd.to_numeric(tsv["max_rss"], errors="coerce").iloc[-1]),
                      "cpu_s": float(pd.to_numeric(tsv["cpu_time"], errors="coerce").iloc[-1])})
-    return pd.DataFrame(rows).sort_values("wall_s", ascending=False, ignore_index=True)
+    costs = pd.DataFrame(rows).sort_values("wall_s", ascending=False, ignore_index=True)
+    devices = {p.name.removesuffix("_device.json").replace("-", "_"): json.loads(p.read_text())
+               for p in (Path(run_dir) / "benchmarks").glob("*_device.json")}
+    if devices:
+        costs["device"] = costs["rule"].map(lambda r: devices.get(r, {}).get("device"))
+        costs["peak_cuda_mb"] = costs["rule"].map(lambda r: devices.get(r, {}).get("peak_cuda_mb"))
+    return costs
 
 
 def summary(costs: pd.DataFrame) -> dict[str, float]:

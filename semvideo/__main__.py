@@ -1,7 +1,10 @@
 """Command line: ``python -m semvideo <command> --config config/default.yaml``.
 
 Each command runs one compute stage of the pipeline (the Snakemake rules call these); every stage is a
-function ``stage(cfg: Config) -> None`` that writes its artefacts under ``results/<name>/`` atomically.
+function ``stage(cfg: Config) -> None`` that writes its artefacts under ``results/<name>/`` atomically. The
+command also records the stage's device, seconds and, on CUDA, peak GPU memory in
+``results/<name>/benchmarks/<command>_device.json`` (beside Snakemake's per-rule benchmark files), so every run of
+the workflow on a GPU measures what each stage needs.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import importlib
 import sys
 
 from semvideo.config import Config, ConfigError, check_model_sources, load_config
-from semvideo.io import InputError
+from semvideo.device import peak_memory, resolve_device
+from semvideo.io import InputError, write_json
 
 #: command → "module:function"; modules are imported only when their command runs.
 COMMANDS = {
@@ -54,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     apply_torch_threads(cfg)
     module_name, function_name = COMMANDS[args.command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
+    record = {"command": args.command}
     try:
-        stage(cfg)
-    except InputError as err:  # bad or missing input: one line naming the file and the fix, no traceback
+        with peak_memory(resolve_device(cfg), record):
+            stage(cfg)
+    except InputError as err:  # bad or missing input (or device): one line naming the file and the fix
         print(f"error: {err}", file=sys.stderr)
         return 2
+    write_json(cfg.results_dir / "benchmarks" / f"{args.command}_device.json", record)
     return 0
 
 

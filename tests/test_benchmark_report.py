@@ -20,6 +20,11 @@ def test_costs_and_summary_from_benchmark_files(tmp_path):
     costs = report.rule_costs(tmp_path)
     assert list(costs["rule"]) == ["train_sad", "prepare"]  # longest first
     assert report.summary(costs) == {"total_wall_s": 150.5, "total_cpu_s": 225.0, "peak_rss_mb": 1400.0}
+    assert "peak_cuda_mb" not in costs  # no stage recorded a device
+    (bench / "train-sad_device.json").write_text('{"command": "train-sad", "device": "cuda:0", "peak_cuda_mb": 812.5}')
+    costs = report.rule_costs(tmp_path).set_index("rule")
+    assert costs.loc["train_sad", "peak_cuda_mb"] == 812.5 and costs.loc["train_sad", "device"] == "cuda:0"
+    assert costs["peak_cuda_mb"].isna()["prepare"]  # a rule without a record (e.g. a notebook) stays empty
 
 
 def test_a_run_without_benchmarks_names_the_fix(tmp_path):

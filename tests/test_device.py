@@ -2,6 +2,9 @@
 stage in one line; models, batches and outputs land on the resolved device; the config's dtype reaches the
 models (inference) and accelerate (mixed-precision training)."""
 
+import json
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -144,3 +147,29 @@ def test_render_pipeline_takes_device_and_dtype_from_config(tmp_path):
     pipe = load_pipeline(cfg)
     for part in (pipe.vae, pipe.unet, pipe.motion_unet, pipe.controlnet):
         assert part.dtype is torch.bfloat16 and part.device.type == "cpu"
+
+
+def _sleeping_stage(cfg):
+    time.sleep(0.05)
+
+
+def _bad_input_stage(cfg):
+    from semvideo.io import InputError
+
+    raise InputError("x.npy: missing; run prepare")
+
+
+def test_every_command_records_its_device_and_seconds(tmp_path, monkeypatch):
+    """`python -m semvideo <command>` writes results/<name>/benchmarks/<command>_device.json after the stage."""
+    from semvideo.__main__ import COMMANDS, main
+
+    path = tmp_path / "twin.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "subjects": ["subject1"], "twin": {"n_subjects": 1},
+                                    "paths": {"results": str(tmp_path / "r")}}))
+    record = tmp_path / "r" / "tiny" / "benchmarks" / "check-data_device.json"
+    monkeypatch.setitem(COMMANDS, "check-data", "tests.test_device:_bad_input_stage")
+    assert main(["check-data", "--config", str(path)]) == 2 and not record.exists()  # a failed stage: no record
+    monkeypatch.setitem(COMMANDS, "check-data", "tests.test_device:_sleeping_stage")
+    assert main(["check-data", "--config", str(path)]) == 0
+    written = json.loads(record.read_text())
+    assert written["command"] == "check-data" and written["device"] == "cpu" and written["seconds"] >= 0.05
