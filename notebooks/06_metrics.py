@@ -159,25 +159,30 @@ save_figure(grid.figure, cfg.figures_dir, f"{table_name}_distributions")
 # metric that paper's code does not compute.
 
 # %%
+from IPython.display import display
+
 from semvideo.metrics.conventions import CONVENTIONS, REFERENCES, comparability_table, convention_shifts
 from semvideo.metrics.evaluate import convention_subjects
 
 conv_subjects = convention_subjects(cfg)
-conv_scores = pd.concat([pd.read_csv(paths.metrics / f"{s}_conventions.csv").assign(subject=s)
-                         for s in conv_subjects], ignore_index=True)
-comparable = comparability_table(conv_scores, scores[scores["subject"].isin(conv_subjects)], TABLE1_METHODS)
-save_table(comparable, cfg.figures_dir, "table1_conventions")
-print(f"subjects {conv_subjects}; references: " + "; ".join(f"{k}: {v}" for k, v in REFERENCES.items()))
-comparable
+if conv_subjects:
+    conv_scores = pd.concat([pd.read_csv(paths.metrics / f"{s}_conventions.csv").assign(subject=s)
+                             for s in conv_subjects], ignore_index=True)
+    comparable = comparability_table(conv_scores, scores[scores["subject"].isin(conv_subjects)], TABLE1_METHODS)
+    save_table(comparable, cfg.figures_dir, "table1_conventions")
+    print(f"subjects {conv_subjects}; references: " + "; ".join(f"{k}: {v}" for k, v in REFERENCES.items()))
+    display(comparable)
+else:
+    print("eval.convention_subjects is empty in this config: no subject was scored under the other conventions")
 
 # %% [markdown]
 # How far the convention alone moves each number (each row minus the same method's `semvideo` row):
 
 # %%
-shifts = convention_shifts(comparable)
-for name, conv in CONVENTIONS.items():  # what each convention changes, in its own words
-    print(f"{name}: {conv.text}\n")
-shifts
+if conv_subjects:
+    for name, conv in CONVENTIONS.items():  # what each convention changes, in its own words
+        print(f"{name}: {conv.text}\n")
+    display(convention_shifts(comparable))
 
 # %% [markdown]
 # **Which published numbers can be compared with which.** N-way (2-way / 50-way, image and video) is one protocol

@@ -267,13 +267,14 @@ class EvalConfig(Section):
     n_bootstrap: int = Field(100, ge=1)
     n_permutations: int = Field(100, ge=1)  #: shuffle test
     vifi_threshold: float = 0.6  #: CLIP-pcc is set to 0 below this VIFI-score
-    #: subjects of Table 3 and Fig. 5's ablations; None = the first subject (the paper's Fig. 5 is subject 1)
+    #: subjects of Table 3, Fig. 5's ablations and the oracle ladder; None = the first subject (the paper's Fig. 5 is
+    #: subject 1); [] = none (a run that builds no ablation notebook, e.g. config/hcp_twin.yaml)
     ablation_subjects: list[str] | None = None
     bootstrap_test: Literal["fraction", "normal"] = "fraction"  #: p-value of stats.bootstrap_pvalues
     #: how Table 1's metrics are computed (semvideo.metrics.conventions): ours, or as a paper's code does
     convention: Literal["semvideo", "mindanimator", "mindvideo", "neurons"] = "semvideo"
     #: subjects whose Table 1 rows are also scored under every convention (notebook 06's comparability table;
-    #: Mind-Animator's 512-px EPE costs ~2.5 s per clip); None = the first subject
+    #: Mind-Animator's 512-px EPE costs ~2.5 s per clip); None = the first subject; [] = none
     convention_subjects: list[str] | None = None
     convention_clips: int | None = Field(None, ge=1)  #: score only the first n test clips there; None = all
     judge_epochs: int = Field(10, ge=0)  #: twin judges' epochs (image judge: one random frame per clip each)

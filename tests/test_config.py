@@ -112,3 +112,16 @@ def test_torch_threads_is_applied_only_when_set():
         torch.set_num_threads(before)
     with pytest.raises(ValueError):
         Config(name="t", torch_threads=0)
+
+
+def test_ablation_and_convention_subjects_default_to_the_first_and_an_empty_list_means_none():
+    from semvideo.metrics.evaluate import convention_subjects
+    from semvideo.models.cvr import ablation_subjects, render_jobs
+
+    cfg = Config(name="t", subjects=["subject1", "subject2"], twin={"n_subjects": 2})
+    assert ablation_subjects(cfg) == ["subject1"] and convention_subjects(cfg) == ["subject1"]
+    none = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"ablation_subjects": [],
+                                                                      "convention_subjects": []})})
+    assert ablation_subjects(none) == [] and convention_subjects(none) == []
+    assert {m for m, _ in render_jobs(none)} < {m for m, _ in render_jobs(cfg)}  # Table 1's renders only
+    assert {s for _, s in render_jobs(none)} == {"subject1", "subject2"}

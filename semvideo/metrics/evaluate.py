@@ -125,8 +125,9 @@ def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConf
 
 
 def convention_subjects(cfg: Config) -> list[str]:
-    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject)."""
-    subjects = list(cfg.eval.convention_subjects or cfg.subjects[:1])
+    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject; an empty
+    list scores none)."""
+    subjects = cfg.subjects[:1] if cfg.eval.convention_subjects is None else list(cfg.eval.convention_subjects)
     unknown = sorted(set(subjects) - set(cfg.subjects))
     if unknown:
         raise ValueError(f"eval.convention_subjects names {unknown}, which are not in subjects {cfg.subjects}")

@@ -358,9 +358,9 @@ def render_variant(method: str) -> RenderVariant:
 
 
 def ablation_subjects(cfg: Config) -> list[str]:
-    """Subjects of the ablations (Table 3, Fig. 5): ``eval.ablation_subjects``, else the first subject (the
-    paper's Fig. 5 shows subject 1)."""
-    return list(cfg.eval.ablation_subjects or cfg.subjects[:1])
+    """Subjects of the ablations (Table 3, Fig. 5) and the oracle ladder: ``eval.ablation_subjects``, else the
+    first subject (the paper's Fig. 5 shows subject 1); an empty list renders none."""
+    return cfg.subjects[:1] if cfg.eval.ablation_subjects is None else list(cfg.eval.ablation_subjects)
 
 
 def render_jobs(cfg: Config) -> list[tuple[str, str]]:

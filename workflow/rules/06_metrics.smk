@@ -2,6 +2,7 @@
 # in the HCP 7T layout).
 
 from semvideo.data.hcp import uses_hcp_layout
+from semvideo.metrics.evaluate import convention_subjects
 from semvideo.models.cvr import ablation_subjects
 
 
@@ -31,9 +32,7 @@ rule evaluate:
         scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
         shuffle=[f"{RESULTS}/metrics/{s}_shuffle.csv" for s in ablation_subjects(CFG)],
         # Table 1's methods under every metric convention (notebook 06's comparability table)
-        # (subjects: eval.convention_subjects, else the first: semvideo.metrics.evaluate.convention_subjects)
-        conventions=[f"{RESULTS}/metrics/{s}_conventions.csv"
-                     for s in CFG.eval.convention_subjects or CFG.subjects[:1]],
+        conventions=[f"{RESULTS}/metrics/{s}_conventions.csv" for s in convention_subjects(CFG)],
     benchmark:
         f"{RESULTS}/benchmarks/evaluate.tsv"
     log:
