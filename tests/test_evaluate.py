@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 
 from semvideo.config import EvalConfig
@@ -61,3 +62,19 @@ def test_ridge_baseline_recovers_a_linear_code():
     assert recon.shape == (50, 2, 16, 16, 3) and recon.dtype == np.uint8
     expected = decode_latents(vae, latents[250:])
     assert np.abs(recon.astype(int) - expected).mean() < 3  # the linear code is recovered, up to ridge shrinkage
+
+
+def test_mismatched_pairs_every_clip_with_another_half_the_test_set_away():
+    from semvideo.metrics.evaluate import mismatched
+
+    order = mismatched(7)
+    assert sorted(order) == list(range(7)) and (order != np.arange(7)).all()  # a permutation without fixed points
+    assert order.tolist() == [4, 5, 6, 0, 1, 2, 3]
+    truth = _clips()
+    judge = ColourJudge()
+    judges = SimpleNamespace(image=judge, video=judge, vifi=judge, clip=judge)
+    chance = clip_scores(truth, truth[mismatched(len(truth))], judges, EvalConfig(n_trials=20),
+                         np.random.default_rng(0))
+    assert chance["SSIM"].mean() < 0.99 and (chance["PSNR"] < 100).all()  # the truth of another clip is not this one
+    with pytest.raises(ValueError, match="at least 2"):
+        mismatched(1)

@@ -41,6 +41,7 @@ __all__ = [
     "FLOW_READOUT",
     "HIGHER_IS_BETTER",
     "METRICS",
+    "MISMATCHED",
     "PAPER_SEMVIDEO",
     "PAPER_TABLE2",
     "PAPER_TABLE3",
@@ -52,6 +53,7 @@ __all__ = [
     "TABLE6_METHODS",
     "clip_scores",
     "convention_subjects",
+    "mismatched",
     "ridge_reconstruction",
     "run_evaluation",
     "write_conventions",
@@ -89,6 +91,10 @@ TABLE1_METHODS = ("SemVideo", "Single caption (BLIP-style)", "MAD blurry video",
 #: A baseline of ours shown beside Table 1 when ``mad.flow_readout`` is on: MAD's clip-mean latent moved along the
 #: stimulus flow decoded from the BOLD (semvideo.models.flow), decoded by the VAE; never rendered
 FLOW_READOUT = "Flow readout baseline"
+#: The empirical chance row of Tables 1/2: SemVideo's reconstruction of another test clip (:func:`mismatched`),
+#: scored against this clip's truth. Its N-way scores are what the judges give a reconstruction that carries
+#: nothing of its clip, whatever their bias (a constant video scores 2-way-V ≈ 0.9 with an untrained judge, not 0.75)
+MISMATCHED = "SemVideo of another clip (chance)"
 #: Table 3's rows (ablation subjects), the full model first.
 TABLE3_METHODS = ("SemVideo", "w/o C_anchor", "w/o C_holi", "w/o C_motion")
 #: Table 6's twin rows: SemMiner's oracle captions (= SemVideo) against one BLIP-style caption for every level.
@@ -150,6 +156,14 @@ def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFra
         table.to_csv(tmp, index=False)
 
 
+def mismatched(n_clips: int) -> np.ndarray:
+    """Test-clip order (n,) that pairs every clip with the one half the test set away: for the twin's and CC2017's
+    contiguous test movies, 40+ s apart, so another shot; no clip is paired with itself (n ≥ 2)."""
+    if n_clips < 2:
+        raise ValueError(f"a mismatched pairing needs at least 2 test clips, got {n_clips}")
+    return np.roll(np.arange(n_clips), n_clips // 2)
+
+
 def ridge_reconstruction(bold_train: np.ndarray, latents_train: np.ndarray, bold_test: np.ndarray, vae) -> np.ndarray:
     """Linear baseline: voxels (N, V) → every frame's VAE latents (N, T, C, h, w), decoded to uint8 frames."""
     from sklearn.linear_model import RidgeCV
@@ -194,7 +208,8 @@ def run_evaluation(cfg: Config) -> None:
                    **_flow_readout(paths, subject),
                    "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
                                                                 latents_train, np.asarray(data.bold(subject, "test")),
-                                                                vae)}
+                                                                vae),
+                   MISMATCHED: full["frames"][mismatched(len(clip_ids))]}
         if subject in ablation_subjects(cfg):
             methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
                                                                                        *ORACLE_VARIANTS)}
