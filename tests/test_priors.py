@@ -141,23 +141,16 @@ def test_train_vae_learns_and_sets_unit_variance_scaling(tmp_path):
     assert priors.encode_frames(vae, frames).std().item() == pytest.approx(1.0, rel=1e-3)
 
 
-def test_probe_finds_colour_and_flags_a_prior_that_ignores_its_caption():
-    rng = np.random.default_rng(0)
-    palette = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
-    names = rng.choice(list(palette), 90)
-    frames = np.stack([np.full((16, 16, 3), palette[c], np.uint8) for c in names])
-    frames = np.clip(frames + rng.normal(0, 10, frames.shape), 0, 255).astype(np.uint8)
-    labels = pd.DataFrame({"category": names, "colour": names, "background": names})
-    probes = priors.fit_probes(frames[:60], labels[:60])
-    good = priors.probe_accuracy(probes, frames[60:], labels[60:].reset_index(drop=True), "truth")
-    assert good["accuracy"].min() == 1.0 and good["follows"].all()
-    grey = np.full((30, 2, 16, 16, 3), 128, np.uint8)  # a "prior" whose clips ignore the caption
-    bad = priors.probe_accuracy(probes, grey, labels[60:].reset_index(drop=True), "T2V samples (holi captions)")
-    assert not bad["follows"].any() and bad["accuracy"].max() <= bad["chance"].max()
-    table = pd.concat([good.assign(source="T2I samples (anchor captions)"), bad])
-    with pytest.warns(UserWarning, match="T2V prior ignores its caption"):
+def test_follows_and_meets_read_the_image_judge_and_the_flow_and_warn_about_an_ignored_caption():
+    rows = [(priors.T2I, "image", "colour", True, True), (priors.T2I, "video", "colour", False, False),
+            (priors.T2V, "image", "colour", False, False), (priors.T2V, "flow", "motion direction", True, True),
+            (priors.VAE, "image", "colour", True, False)]
+    table = pd.DataFrame(rows, columns=["source", "judge", "attribute", "follows", "meets"])
+    with pytest.warns(UserWarning, match="T2V prior ignores its caption for colour"):
         follows = priors._follows(table)
-    assert follows["t2i"]["colour"] and not follows["t2v"]["colour"]
+    assert follows == {"t2i": {"colour": True}, "t2v": {"colour": False, "motion direction": True}}
+    assert priors._meets(table) == {"vae": {"colour": False}, "t2i": {"colour": True},
+                                    "t2v": {"colour": False, "motion direction": True}}
 
 
 def test_reconstruction_quality_known_answer():
@@ -210,7 +203,7 @@ def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
     t2i.save_pretrained(source / "t2i")
     priors.build_t2v_unet(t2i).save_pretrained(source / "t2v")
     (source / "report.json").write_text("{}")
-    (source / "probe.csv").write_text("source\n")
+    (source / "following.csv").write_text("source\n")
     np.savez(source / "samples.npz", clip_id=np.arange(20).astype(str), t2i=np.zeros((20, 4, 4, 3), np.uint8))
     priors.export_twin_priors(source, tmp_path / "assets")
     with np.load(tmp_path / "assets" / "samples.npz") as shipped:  # a few samples travel with the priors
@@ -233,9 +226,9 @@ def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_pat
     unet.save_pretrained(folder / "t2i")
     priors.build_t2v_unet(unet).save_pretrained(folder / "t2v")
     measured = {"vae_test": {"ssim": 0.9, "psnr": 30.0}, "probe_clips": 8,
-                "follows_caption": {"t2i": {"colour": True}}}
+                "follows_caption": {"t2i": {"colour": True}}, "meets_target": {"t2i": {"colour": True}}}
     (folder / "report.json").write_text(json.dumps(measured | {"seconds": {"t2i": 1.0}}))
-    (folder / "probe.csv").write_text("source,attribute,accuracy\nT2I,colour,0.9\n")
+    (folder / "following.csv").write_text("source,attribute,accuracy\nT2I,colour,0.9\n")
     np.savez(folder / "samples.npz", clip_id=np.array(["a"]))
     cfg = Config(name="tw", paths={"results": str(tmp_path / "results")},
                  priors={"vae": str(folder / "vae"), "t2i": str(folder / "t2i"), "motion_adapter": str(folder / "t2v")})
@@ -244,5 +237,6 @@ def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_pat
     out = tmp_path / "results" / "tw" / "priors"
     report = json.loads((out / "report.json").read_text())
     assert {k: report[k] for k in measured} == measured and report["evaluated_by"] == str(folder / "report.json")
-    assert (out / "probe.csv").read_text() == (folder / "probe.csv").read_text() and (out / "samples.npz").exists()
+    assert (out / "following.csv").read_text() == (folder / "following.csv").read_text()
+    assert (out / "samples.npz").exists()
     assert report["parameters"]["vae"] > 0  # the models were still loaded

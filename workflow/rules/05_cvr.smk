@@ -6,10 +6,14 @@
 # later rule reuses; it only reruns when its inputs change. Its checkpoints (priors/.ckpt/) are deliberately not
 # declared outputs, so a killed run resumes instead of starting over.
 
+from semvideo.models.priors import evaluates_priors
+
 TWIN_PRIORS = {name: directory(f"{RESULTS}/priors/{name}") for name, source in
                (("vae", CFG.priors.vae), ("t2i", CFG.priors.t2i), ("t2v", CFG.priors.motion_adapter))
                if CFG.world == "twin" and source is None}
-PRIOR_REPORTS = [f"{RESULTS}/priors/{name}" for name in ("probe.csv", "samples.npz")] if CFG.world == "twin" else []
+PRIOR_REPORTS = [f"{RESULTS}/priors/{name}" for name in ("following.csv", "samples.npz")] if CFG.world == "twin" else []
+# priors measured here (not shipped with their evaluation) are read by this run's judges
+PRIOR_JUDGES = [f"{RESULTS}/judges/summary.json"] if evaluates_priors(CFG) else []
 
 
 rule train_priors:
@@ -17,7 +21,8 @@ rule train_priors:
         data=rules.prepare.output,
         embeddings=[f"{RESULTS}/embeddings/{level}_{split}.npy" for level in ("anchor", "holi")
                     for split in ("train", "test")],
-        lib=library("models/priors.py", "models/cvr.py", "train.py"),
+        judges=PRIOR_JUDGES,
+        lib=library("models/priors.py", "models/cvr.py", "train.py", "metrics/following.py"),
         cfg=CONFIG_PATH,
     output:
         **TWIN_PRIORS,
