@@ -27,14 +27,8 @@ from diffusers import AutoencoderKL
 from semvideo.data.synthetic.truth import scene_graphs
 from semvideo.metrics.following import following_table
 from semvideo.metrics.judges import TwinJudge, TwinJudgeRunner, judge_labels
-from semvideo.models.priors import (
-    _to_pixels,
-    build_vae,
-    decode_latents,
-    encode_frames,
-    reconstruction_quality,
-    vae_loss,
-)
+from semvideo.models.priors import _to_pixels, build_vae, decode_latents, encode_frames, vae_loss
+from semvideo.stages.priors import reconstruction_quality
 
 OUT = Path(__file__).resolve().parent / "out"
 

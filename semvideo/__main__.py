@@ -21,11 +21,11 @@ from semvideo.io import InputError, write_json
 COMMANDS = {
     "generate-twin": "semvideo.data.synthetic:generate_twin",
     "check-data": "semvideo.data.check:check_data",
-    "prepare": "semvideo.data.preprocess:prepare_dataset",
+    "prepare": "semvideo.data.prepare:prepare_dataset",
     "caption": "semvideo.semminer:run_semminer",
     "embed": "semvideo.embed:embed_captions",
     "train-sad": "semvideo.models.sad:run_sad",
-    "train-priors": "semvideo.models.priors:run_priors",
+    "train-priors": "semvideo.stages.priors:run_priors",
     "train-mad": "semvideo.models.mad:run_mad",
     "render": "semvideo.models.cvr:run_render",
     "train-judges": "semvideo.metrics.judges:run_judges",

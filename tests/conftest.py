@@ -21,7 +21,7 @@ def tiny_config(tmp: Path, **twin_overrides):
 
 def generated_and_prepared(cfg):
     """Generate the twin of ``cfg`` and preprocess it; returns (config, RunPaths)."""
-    from semvideo.data.preprocess import prepare_dataset
+    from semvideo.data.prepare import prepare_dataset
     from semvideo.data.synthetic import generate_twin
     from semvideo.paths import RunPaths
 

@@ -8,7 +8,7 @@ import pytest
 
 from semvideo.data.cc2017 import layout_for, load_run, run_path, stimulus_path
 from semvideo.data.cifti import read_dtseries, write_dtseries
-from semvideo.data.preprocess import prepare_dataset
+from semvideo.data.prepare import prepare_dataset
 from semvideo.paths import RunPaths
 from tests.conftest import tiny_config
 

@@ -14,6 +14,7 @@ from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
 from semvideo.config import Config
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.models import priors
+from semvideo.stages import priors as priors_stage
 
 
 def test_vae_shapes_and_latent_convention():
@@ -142,22 +143,22 @@ def test_train_vae_learns_and_sets_unit_variance_scaling(tmp_path):
 
 
 def test_follows_and_meets_read_the_image_judge_and_the_flow_and_warn_about_an_ignored_caption():
-    rows = [(priors.T2I, "image", "colour", True, True), (priors.T2I, "video", "colour", False, False),
-            (priors.T2V, "image", "colour", False, False), (priors.T2V, "flow", "motion direction", True, True),
-            (priors.VAE, "image", "colour", True, False)]
+    rows = [(priors_stage.T2I, "image", "colour", True, True), (priors_stage.T2I, "video", "colour", False, False),
+            (priors_stage.T2V, "image", "colour", False, False), (priors_stage.T2V, "flow", "motion direction", True, True),
+            (priors_stage.VAE, "image", "colour", True, False)]
     table = pd.DataFrame(rows, columns=["source", "judge", "attribute", "follows", "meets"])
     with pytest.warns(UserWarning, match="T2V prior ignores its caption for colour"):
-        follows = priors._follows(table)
+        follows = priors_stage._follows(table)
     assert follows == {"t2i": {"colour": True}, "t2v": {"colour": False, "motion direction": True}}
-    assert priors._meets(table) == {"vae": {"colour": False}, "t2i": {"colour": True},
+    assert priors_stage._meets(table) == {"vae": {"colour": False}, "t2i": {"colour": True},
                                     "t2v": {"colour": False, "motion direction": True}}
 
 
 def test_reconstruction_quality_known_answer():
     truth = np.full((2, 8, 8, 3), 100, np.uint8)
-    scores = priors.reconstruction_quality(truth, truth + 10)  # MSE 100 → PSNR 10·log10(255²/100)
+    scores = priors_stage.reconstruction_quality(truth, truth + 10)  # MSE 100 → PSNR 10·log10(255²/100)
     assert scores["psnr"] == pytest.approx(10 * np.log10(255 ** 2 / 100))
-    assert priors.reconstruction_quality(truth, truth)["ssim"] == pytest.approx(1.0)
+    assert priors_stage.reconstruction_quality(truth, truth)["ssim"] == pytest.approx(1.0)
 
 
 def test_scene_labels_follow_the_clip_order(tmp_path):
@@ -205,10 +206,10 @@ def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
     (source / "report.json").write_text("{}")
     (source / "following.csv").write_text("source\n")
     np.savez(source / "samples.npz", clip_id=np.arange(20).astype(str), t2i=np.zeros((20, 4, 4, 3), np.uint8))
-    priors.export_twin_priors(source, tmp_path / "assets")
+    priors_stage.export_twin_priors(source, tmp_path / "assets")
     with np.load(tmp_path / "assets" / "samples.npz") as shipped:  # a few samples travel with the priors
-        assert shipped["t2i"].shape == (priors.SHIPPED_SAMPLES, 4, 4, 3)
-        assert list(shipped["clip_id"]) == [str(i) for i in range(priors.SHIPPED_SAMPLES)]
+        assert shipped["t2i"].shape == (priors_stage.SHIPPED_SAMPLES, 4, 4, 3)
+        assert list(shipped["clip_id"]) == [str(i) for i in range(priors_stage.SHIPPED_SAMPLES)]
     size = lambda d, n: (d / n / "diffusion_pytorch_model.safetensors").stat().st_size
     for name in ("t2i", "t2v"):
         assert size(tmp_path / "assets", name) < 0.6 * size(source, name)  # float16 on disk
@@ -232,8 +233,8 @@ def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_pat
     np.savez(folder / "samples.npz", clip_id=np.array(["a"]))
     cfg = Config(name="tw", paths={"results": str(tmp_path / "results")},
                  priors={"vae": str(folder / "vae"), "t2i": str(folder / "t2i"), "motion_adapter": str(folder / "t2v")})
-    monkeypatch.setattr(priors, "evaluate_priors", lambda *a: pytest.fail("shipped priors must not be re-probed"))
-    priors.run_priors(cfg)
+    monkeypatch.setattr(priors_stage, "evaluate_priors", lambda *a: pytest.fail("shipped priors must not be re-probed"))
+    priors_stage.run_priors(cfg)
     out = tmp_path / "results" / "tw" / "priors"
     report = json.loads((out / "report.json").read_text())
     assert {k: report[k] for k in measured} == measured and report["evaluated_by"] == str(folder / "report.json")

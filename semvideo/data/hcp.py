@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from semvideo.config import Config, TwinConfig
 from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
 from semvideo.data.cifti import read_dtseries, usable_columns
+from semvideo.data.preprocess import detrend_zscore
 from semvideo.io import InputError, MissingInputError
 
 __all__ = [
@@ -302,8 +303,6 @@ def _clip_frames(cfg: Config, layout: HcpLayout, root: Path, clips: pd.DataFrame
 def _prepare_subject(cfg: Config, layout: HcpLayout, root: Path, subject: str, clips: pd.DataFrame,
                      out: Path) -> dict:
     """Lagged responses of every clip for one subject, restricted to the configured Glasser ROIs."""
-    from semvideo.data.preprocess import detrend_zscore
-
     fmri = cfg.fmri
     responses = np.zeros(0, np.float32)
     grayordinates, usable = None, None

@@ -5,9 +5,10 @@ hemodynamic lag (4 s = 2 TRs) give one response per 2-s clip. Responses are aver
 10 test). Voxels are selected by their repeat reliability: per training segment, the correlation between the
 two repeats' responses → Fisher z → one-sample t-test across segments → Bonferroni p < 0.05.
 
-``prepare_dataset(cfg)`` writes ``results/<name>/data/`` (see :mod:`semvideo.data.prepared`). HCP-layout worlds
-(``world: hcp`` or ``twin.layout: hcp``) take :func:`semvideo.data.hcp.prepare_hcp` instead: one viewing per
-movie, so no repeat averaging or reliability selection; Glasser ROI vertices; a seeded 9:1 split by clip.
+:func:`prepare_cc2017` prepares a CC2017-layout dataset; the stage ``prepare``
+(:func:`semvideo.data.prepare.prepare_dataset`) calls it, or :func:`semvideo.data.hcp.prepare_hcp` for HCP-layout
+worlds (one viewing per movie, so no repeat averaging or reliability selection; Glasser ROI vertices; a seeded
+9:1 split by clip), and writes ``results/<name>/data/`` (see :mod:`semvideo.data.prepared`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from semvideo.config import Config
 from semvideo.data.atlas import load_glasser
 from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, load_run, run_path, stimulus_path
 from semvideo.data.video import clip_frame_indices, read_frames, resize_frames
-from semvideo.io import InputError, atomic_dir
-from semvideo.paths import RunPaths
+from semvideo.io import InputError
 
 __all__ = [
     "clip_responses",
     "detrend_zscore",
-    "prepare_dataset",
+    "prepare_cc2017",
     "repeat_reliability",
     "select_voxels",
     "trim_run",
@@ -91,24 +91,16 @@ def select_voxels(fisher_z: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
                          "selected": p * fisher_z.shape[1] < alpha})
 
 
-def prepare_dataset(cfg: Config) -> None:
-    """Preprocess every subject and the stimuli; write ``results/<name>/data/`` atomically as one folder."""
-    paths = RunPaths.from_config(cfg)
-    from semvideo.data.hcp import prepare_hcp, uses_hcp_layout
-
-    if uses_hcp_layout(cfg):  # HCP 7T (real or twin): one viewing, ROI vertices, 9:1 split by clip
-        with atomic_dir(paths.data) as out:
-            prepare_hcp(cfg, out, paths.data_root)
-        return
+def prepare_cc2017(cfg: Config, out: Path, root: Path) -> None:
+    """Preprocess a CC2017-layout dataset under ``root`` (real or twin) into the folder ``out``: ``clips.csv``,
+    ``frames_{train,test}.npy``, one folder per subject and ``summary.json`` (see :mod:`semvideo.data.prepared`)."""
     layout = layout_for(cfg)
-    with atomic_dir(paths.data) as out:
-        clips = _clip_index(cfg, layout, paths.data_root)
-        clips.to_csv(out / "clips.csv", index=False)
-        for split in ("train", "test"):
-            np.save(out / f"frames_{split}.npy", _clip_frames(cfg, layout, paths.data_root, split))
-        summary = {subject: _prepare_subject(cfg, layout, paths.data_root, subject, out / subject)
-                   for subject in cfg.subjects}
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    clips = _clip_index(cfg, layout, root)
+    clips.to_csv(out / "clips.csv", index=False)
+    for split in ("train", "test"):
+        np.save(out / f"frames_{split}.npy", _clip_frames(cfg, layout, root, split))
+    summary = {subject: _prepare_subject(cfg, layout, root, subject, out / subject) for subject in cfg.subjects}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def _n_clips(cfg: Config, layout: Layout) -> int:

@@ -18,20 +18,12 @@ Unconditional embedding (classifier-free guidance): the twin uses the all-zero s
 rows after a caption are zeros, so zeros are "a caption with no tokens"; its UNets are trained with 10 % of the
 captions dropped to it. SD 1.5 uses CLIP's embedding of the empty caption (:func:`unconditional_embedding`).
 
-Caption following is measured, never assumed (DESIGN §4): :func:`evaluate_priors` has the run's twin judges
-(trained on the training clips, ``train-judges``) read each scene-graph attribute on real test clips (the
-ceiling), on their VAE reconstructions, and on T2I / T2V samples generated from the *true* test captions, with a
-binomial test against the majority-class rate and the share of the real clips' accuracy each keeps; the T2V
-samples' motion direction is read from their mean optical flow. A prior whose samples stay at chance is flagged
-with a warning and ``follows_caption: false`` in ``priors/report.json``.
+The stage that trains, loads and measures them (``train-priors``) is :mod:`semvideo.stages.priors`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,19 +40,14 @@ from diffusers import (
 )
 
 from semvideo.config import Config
-from semvideo.io import atomic_dir, atomic_path, write_json
 from semvideo.paths import RunPaths
 
 __all__ = [
-    "FOLLOWING_TARGETS",
     "build_t2i_unet",
     "build_t2v_unet",
     "build_vae",
     "decode_latents",
     "encode_frames",
-    "evaluate_priors",
-    "evaluates_priors",
-    "export_twin_priors",
     "load_scheduler",
     "load_sparsectrl",
     "load_t2i",
@@ -68,10 +55,6 @@ __all__ = [
     "load_vae",
     "make_scheduler",
     "pooled_caption",
-    "read_samples",
-    "reconstruction_quality",
-    "run_priors",
-    "sample_priors",
     "train_t2i",
     "train_t2v",
     "train_vae",
@@ -383,271 +366,3 @@ def warm_start(model: torch.nn.Module, init_from: str | None, name: str, only: s
     cond_proj = getattr(getattr(model, "time_embedding", None), "cond_proj", None)
     if cond_proj is not None and "time_embedding.cond_proj.weight" not in copied:
         torch.nn.init.zeros_(cond_proj.weight)
-
-
-def _save(model, folder: Path) -> None:
-    """``save_pretrained`` (safetensors) into ``folder``, atomically."""
-    with atomic_dir(folder) as tmp:
-        model.save_pretrained(tmp)
-
-
-# ------------------------------------------------------------------------------------------- evaluation
-#: Sources of the caption-following table (``priors/following.csv``), the real clips first (the reference)
-REAL, VAE, T2I, T2V = ("test clips (ceiling)", "VAE reconstructions", "T2I samples (anchor captions)",
-                       "T2V samples (holi captions)")
-#: the share of the judges' real-clip accuracy each source must keep (DESIGN §4: samples 80 %, the VAE 90 %)
-FOLLOWING_TARGETS = {VAE: 0.9, T2I: 0.8, T2V: 0.8}
-
-
-def reconstruction_quality(truth: np.ndarray, recon: np.ndarray) -> dict[str, float]:
-    """Mean SSIM and PSNR (the paper's conventions, :mod:`semvideo.metrics.pixel`) over uint8 clips (N, T, H, W, 3)."""
-    from semvideo.metrics.pixel import psnr, ssim
-
-    return {"ssim": float(ssim(truth, recon).mean()), "psnr": float(psnr(truth, recon).mean())}
-
-
-def sample_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel, t2v: UNetMotionModel,
-                  k: int) -> dict[str, np.ndarray]:
-    """The first ``k`` test clips and what the priors make of them: ``clip_id``, ``truth`` (k, n, H, W, 3), ``vae``
-    reconstructions, ``t2i`` (k, H, W, 3) sampled from Z(C_anchor) and ``t2v`` (k, n, H, W, 3) from Z(C_holi) of
-    the *true* captions (from noise: strength 1, no blurry input), all uint8."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.embed import load_embeddings
-    from semvideo.models.cvr import SemVideoPipeline, clip_generators
-
-    data = PreparedData.from_config(cfg)
-    truth = np.asarray(data.frames("test")[:k])
-    pipe = SemVideoPipeline(vae=vae, unet=t2i, motion_unet=t2v, scheduler=make_scheduler())
-    pipe.set_progress_bar_config(disable=True)
-    steps = {"num_inference_steps": cfg.cvr.num_inference_steps, "guidance_scale": cfg.cvr.guidance_scale}
-    anchor, holi = (torch.from_numpy(np.asarray(load_embeddings(cfg, lvl, "test")[:k])) for lvl in ("anchor", "holi"))
-    uncond = unconditional_embedding(cfg, anchor.shape[-1])
-    zeros = torch.zeros(k, truth.shape[1], *encode_frames(vae, truth[:1, 0]).shape[1:])
-    t2i_latents = pipe.img2img(zeros[:, 0], anchor, uncond.expand_as(anchor), 1.0,
-                               generator=clip_generators(cfg.seed, range(k)), **steps)
-    t2v_latents = pipe.vid2vid(zeros, holi, uncond.expand_as(holi), 1.0,
-                               generator=clip_generators(cfg.seed, range(k)), **steps)
-    return {"clip_id": data.split_clips("test")["clip_id"].to_numpy()[:k].astype(str), "truth": truth,
-            "vae": decode_latents(vae, encode_frames(vae, truth)), "t2i": decode_latents(vae, t2i_latents),
-            "t2v": decode_latents(vae, t2v_latents)}
-
-
-def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
-                    t2v: UNetMotionModel) -> tuple[dict, pd.DataFrame, dict]:
-    """VAE reconstruction and caption following on the first ``priors.probe_clips`` test clips: the samples of
-    :func:`sample_priors`, read by :func:`read_samples`. Returns (report, following table, samples)."""
-    from semvideo.data.prepared import PreparedData
-
-    k = min(cfg.priors.probe_clips, len(PreparedData.from_config(cfg).split_clips("test")))
-    samples = sample_priors(cfg, vae, t2i, t2v, k)
-    return (*read_samples(cfg, samples), samples)
-
-
-def read_samples(cfg: Config, samples: dict[str, np.ndarray]) -> tuple[dict, pd.DataFrame]:
-    """What the run's twin judges (``train-judges``) and the clips' mean optical flow read on the priors' samples
-    (:func:`sample_priors`; :func:`semvideo.metrics.following.following_table`).
-
-    Returns (report, following table). The report holds the VAE's SSIM/PSNR, ``probe_clips``, ``follows_caption``
-    (the image judge reads each attribute on the samples above chance at p < 0.01; T2V also the flow's motion
-    direction) and ``meets_target`` (the samples keep ≥ 80 % and the VAE's reconstructions ≥ 90 % of the image
-    judge's accuracy on the real clips, per attribute).
-    """
-    from semvideo.data.synthetic.truth import scene_graphs, scene_labels
-    from semvideo.metrics.following import following_table
-    from semvideo.metrics.judges import judge_labels, load_judges
-
-    graphs = scene_graphs(RunPaths.from_config(cfg).raw)
-    judges = load_judges(cfg)
-    runners = {"image": judges.image, "video": judges.video}
-    labels = {kind: judge_labels(graphs, samples["clip_id"], list(j.model.config.head_names),
-                                 [list(v) for v in j.model.config.class_names]) for kind, j in runners.items()}
-    motions = scene_labels(graphs, samples["clip_id"], ["motion"])["motion"]  # what each holistic caption names
-    sources = {REAL: samples["truth"], VAE: samples["vae"], T2I: samples["t2i"], T2V: samples["t2v"]}
-    table = following_table(sources, runners, labels, motions, FOLLOWING_TARGETS)
-    report = {"vae_test": reconstruction_quality(samples["truth"], samples["vae"]), "probe_clips": len(samples["clip_id"]),
-              "follows_caption": _follows(table), "meets_target": _meets(table)}
-    return report, table
-
-
-def _verdicts(table: pd.DataFrame, column: str, sources: dict[str, str]) -> dict:
-    """{prior: {attribute: bool}} of ``column`` from the image judge's rows and the flow's motion direction."""
-    read = table[table["judge"].isin(["image", "flow"])]
-    return {prior: {r.attribute: bool(getattr(r, column)) for r in read[read["source"] == source].itertuples()}
-            for source, prior in sources.items()}
-
-
-def _meets(table: pd.DataFrame) -> dict:
-    """{vae/t2i/t2v: {attribute: bool}}: does the source keep its target share of the real clips' accuracy?"""
-    return _verdicts(table, "meets", {VAE: "vae", T2I: "t2i", T2V: "t2v"})
-
-
-def _follows(table: pd.DataFrame) -> dict:
-    """{prior: {attribute: bool}} for the T2I and T2V samples; warns loudly about every ignored attribute."""
-    out = _verdicts(table, "follows", {T2I: "t2i", T2V: "t2v"})
-    for prior, verdicts in out.items():
-        ignored = [a for a, ok in verdicts.items() if not ok]
-        if ignored:
-            warnings.warn(f"the twin {prior.upper()} prior ignores its caption for {', '.join(ignored)} (judge "
-                          "accuracy not above chance, p >= 0.01); train it longer (priors.*_epochs) or on a GPU",
-                          stacklevel=2)
-    return out
-
-
-# -------------------------------------------------------------------------------------------- the stage
-def run_priors(cfg: Config) -> None:
-    """Train (twin) or check (real) the render's priors → ``priors/{vae,t2i,t2v}/`` and ``priors/report.json``.
-
-    Twin components not named in ``cfg.priors`` are trained on the training clips only, resuming from
-    ``priors/.ckpt/<name>/`` after a kill; the report holds sizes, training times, the VAE's test SSIM/PSNR and
-    the caption-following verdicts (the table: ``priors/following.csv``), and ``priors/samples.npz`` holds the
-    samples they were read on.
-    """
-    paths = RunPaths.from_config(cfg)
-    sources = {"vae": cfg.priors.vae, "t2i": cfg.priors.t2i, "t2v": cfg.priors.motion_adapter}
-    if cfg.world != "twin":
-        write_json(paths.priors / "report.json", {"sources": sources, "sparsectrl": cfg.priors.sparsectrl})
-        return
-    report = {"sources": sources, "seconds": {}, "parameters": {}}
-    vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
-    report["pretraining"] = _pretraining_reports(sources)
-    shipped = _shipped_evaluation(sources)
-    if shipped is not None:  # pre-trained priors come with their own measurement: reuse it, don't re-probe
-        folder, evaluation = shipped
-        report.update(evaluation, evaluated_by=str(folder / "report.json"))
-        for name in EVALUATION_FILES:
-            with atomic_path(paths.priors / name) as tmp:
-                shutil.copyfile(folder / name, tmp)
-        write_json(paths.priors / "report.json", report)
-        return
-    evaluation, table, samples = evaluate_priors(cfg, vae, t2i, t2v)
-    report.update(evaluation)
-    with atomic_path(paths.priors / "following.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(paths.priors / "samples.npz") as tmp:
-        np.savez_compressed(tmp, **samples)
-    write_json(paths.priors / "report.json", report)
-
-
-#: What :func:`evaluate_priors` writes beside ``report.json`` (and what a shipped prior folder carries).
-EVALUATION_FILES = ("following.csv", "samples.npz")
-#: The keys of ``report.json`` that :func:`evaluate_priors` measures.
-EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption", "meets_target")
-
-
-def evaluates_priors(cfg: Config) -> bool:
-    """Does ``train-priors`` measure the priors itself (twin priors without a shipped evaluation)? Then it reads
-    them with the run's judges, so the workflow trains those first."""
-    sources = {"vae": cfg.priors.vae, "t2i": cfg.priors.t2i, "t2v": cfg.priors.motion_adapter}
-    return cfg.world == "twin" and _shipped_evaluation(sources) is None
-
-
-def _shipped_evaluation(sources: dict) -> tuple[Path, dict] | None:
-    """(folder, measured keys of its report) when all three priors are configured from one folder whose
-    pre-training report holds their evaluation (``export_twin_priors`` ships it), else None."""
-    folders = {Path(source).parent for source in sources.values() if source}
-    if len(folders) != 1 or not all(sources.values()):
-        return None
-    folder = folders.pop()
-    report_file = folder / "report.json"
-    if not report_file.exists() or not all((folder / name).exists() for name in EVALUATION_FILES):
-        return None
-    shipped = json.loads(report_file.read_text())
-    if not all(key in shipped for key in EVALUATION_KEYS):
-        return None
-    return folder, {key: shipped[key] for key in EVALUATION_KEYS if key in shipped}
-
-
-def export_twin_priors(source: Path, dest: Path) -> None:
-    """Copy a ``train-priors`` run's priors (``priors/`` of config/twin_priors.yaml) to where configs load them.
-
-    The VAE and the reports are copied as they are, the samples cut to :data:`SHIPPED_SAMPLES` clips; the T2I and
-    T2V UNets are stored in float16 (half the bytes; ``from_pretrained`` loads them back into float32
-    parameters), each folder written atomically.
-    """
-    source, dest = Path(source), Path(dest)
-    for name, cls in (("t2i", UNet2DConditionModel), ("t2v", UNetMotionModel)):
-        _save(cls.from_pretrained(source / name).half(), dest / name)
-    with atomic_dir(dest / "vae") as tmp:
-        shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
-    for report in ("report.json", "following.csv"):
-        shutil.copyfile(source / report, dest / report)
-    with np.load(source / "samples.npz") as samples, atomic_path(dest / "samples.npz") as tmp:
-        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
-
-
-#: Sample clips of each kind (truth, VAE, T2I, T2V) shipped with the priors for notebook 05's figure.
-SHIPPED_SAMPLES = 8
-
-
-def _pretraining_reports(sources: dict) -> dict:
-    """The ``report.json`` saved beside each configured prior folder by its one-off pre-training run (e.g.
-    ``semvideo/assets/twin_priors/report.json`` from ``config/twin_priors.yaml``), so that a run that loads
-    pre-trained priors still reports how they were made and how well they follow captions."""
-    folders = {Path(source).parent for source in sources.values() if source}
-    return {str(f / "report.json"): json.loads((f / "report.json").read_text())
-            for f in sorted(folders) if (f / "report.json").exists()}
-
-
-def _count(report: dict, name: str, model: torch.nn.Module) -> torch.nn.Module:
-    """Record the model's parameter count in ``report["parameters"][name]``; return the model."""
-    report["parameters"][name] = sum(q.numel() for q in model.parameters())
-    return model
-
-
-def _twin_priors(cfg: Config, folder: Path, report: dict):
-    """Train (or resume) each twin prior not configured in ``cfg.priors``; load the configured ones."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.device import training_kwargs
-    from semvideo.embed import load_embeddings
-
-    p, ckpt, on_device = cfg.priors, folder / ".ckpt", training_kwargs(cfg)  # device + mixed precision for fit
-    if p.vae and p.t2i and p.motion_adapter:  # all pre-trained: nothing to train, no frames to read
-        return tuple(_count(report, name, load(cfg)) for name, load in
-                     (("vae", load_vae), ("t2i", load_t2i), ("t2v", load_t2v)))
-    frames = np.asarray(PreparedData.from_config(cfg).frames("train"))  # (N, n, H, W, 3)
-
-    def timed(name, train):
-        start = time.perf_counter()
-        model = train()
-        report["seconds"][name] = round(time.perf_counter() - start, 1)
-        return counted(name, model)
-
-    counted = lambda name, model: _count(report, name, model)
-
-    def vae_fn():
-        torch.manual_seed(cfg.seed)  # the initial weights, so that a run is repeatable from its seed
-        vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
-        warm_start(vae, p.init_from, "vae")
-        train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
-                  cfg.seed, p.vae_crop, **on_device)
-        _save(vae, folder / "vae")
-        return vae
-
-    vae = counted("vae", load_vae(cfg)) if p.vae else timed("vae", vae_fn)
-    latents = encode_frames(vae, frames)  # (N, n, C, h, w)
-    anchor, holi = (load_embeddings(cfg, level, "train") for level in ("anchor", "holi"))
-    uncond = unconditional_embedding(cfg, anchor.shape[-1])
-
-    def t2i_fn():
-        torch.manual_seed(cfg.seed)
-        unet = build_t2i_unet(latents.shape[-1], latents.shape[2], anchor.shape[-1], p.unet_width,
-                              pooled_condition=p.pooled_condition)
-        warm_start(unet, p.init_from, "t2i")
-        train_t2i(unet, latents[:, 0], anchor, uncond, ckpt / "t2i", p.t2i_epochs, p.batch_size, p.lr, cfg.seed,
-                  p.caption_dropout, **on_device)
-        _save(unet, folder / "t2i")
-        return unet
-
-    t2i = counted("t2i", load_t2i(cfg)) if p.t2i else timed("t2i", t2i_fn)
-
-    def t2v_fn():
-        torch.manual_seed(cfg.seed)
-        unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
-        warm_start(unet, p.init_from, "t2v", only="motion_modules.")
-        train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
-                  cfg.seed, p.caption_dropout, **on_device)
-        _save(unet, folder / "t2v")
-        return unet
-
-    t2v = counted("t2v", load_t2v(cfg)) if p.motion_adapter else timed("t2v", t2v_fn)
-    return vae, t2i, t2v

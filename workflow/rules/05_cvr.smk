@@ -6,7 +6,7 @@
 # later rule reuses; it only reruns when its inputs change. Its checkpoints (priors/.ckpt/) are deliberately not
 # declared outputs, so a killed run resumes instead of starting over.
 
-from semvideo.models.priors import evaluates_priors
+from semvideo.stages.priors import evaluates_priors
 
 TWIN_PRIORS = {name: directory(f"{RESULTS}/priors/{name}") for name, source in
                (("vae", CFG.priors.vae), ("t2i", CFG.priors.t2i), ("t2v", CFG.priors.motion_adapter))
@@ -22,7 +22,7 @@ rule train_priors:
         embeddings=[f"{RESULTS}/embeddings/{level}_{split}.npy" for level in ("anchor", "holi")
                     for split in ("train", "test")],
         judges=PRIOR_JUDGES,
-        lib=library("models/priors.py", "models/cvr.py", "train.py", "metrics/following.py"),
+        lib=library("stages/priors.py", "models/priors.py", "models/cvr.py", "train.py", "metrics/following.py"),
         cfg=CONFIG_PATH,
     output:
         **TWIN_PRIORS,
