@@ -99,99 +99,83 @@ def fit(
     device: torch.device | str | None = None,
     mixed_precision: str = "no",
 ) -> pd.DataFrame:
-    """Train ``model`` in place with AdamW; checkpoint after every epoch; resume from ``ckpt_dir``.
+    """Train ``model`` in place with AdamW; checkpoint after every epoch; resume from ``ckpt_dir``. Returns one
+    row per optimiser step: ``epoch, step, lr`` and every scalar ``step`` returned.
 
-    Parameters
-    ----------
-    model
-        Any ``torch.nn.Module``, already on its device (batches move to its first parameter's device).
-    step
-        ``step(model, batch, generator)`` returns a mapping with a scalar ``"loss"`` to minimise and any other
-        scalars to log. ``batch`` is a tuple with one mini-batch slice of each array in ``data``;
-        ``generator`` is a CPU ``torch.Generator`` for the step's own randomness (noise, MixCo, timesteps) —
-        use it rather than the global RNG so that resuming reproduces the run.
-    data
-        Arrays or tensors that share their first dimension N (e.g. ``(bold, targets)``); NumPy arrays
-        (also memory-mapped) are converted to tensors once.
-    ckpt_dir
-        Folder for ``epoch_NNNN.pt`` checkpoints (only the newest is kept) and ``losses.csv``.
-    epochs, batch_size, lr
-        Passes over the data, samples per step (the last, smaller batch of an epoch is kept), peak LR.
-    schedule
-        LR multiplier as a function of ``(step, total_steps)``: :func:`cosine_schedule` (default),
-        :func:`one_cycle_schedule`, :func:`constant_schedule` or your own.
-    seed
-        Seeds the per-epoch shuffle and generator, and the global torch RNG (dropout) at the first epoch.
-    grad_clip
-        Max global gradient norm, or None.
-    device
-        Where to train (:func:`semvideo.device.training_kwargs` gives it from the config); None keeps the model
-        where it is. Under ``accelerate launch`` the accelerator's device (this process's GPU) wins.
-    mixed_precision
-        "no", "fp16" or "bf16": autocast and (fp16) loss scaling through ``accelerate``; the weights and the
-        optimiser stay float32. Anything but "no", or ``accelerate launch``, trains through an ``Accelerator``;
-        several processes wrap the model in DDP, and ``step`` still receives the bare model.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per optimiser step: ``epoch, step, lr`` and every scalar returned by ``step``.
-
-    Raises
-    ------
-    ValueError
-        If ``data`` arrays differ in length, or ``ckpt_dir`` holds a checkpoint of a different run (other
-        N, epochs, batch size, LR or seed): delete that folder to start over.
+    * ``step(model, batch, generator)`` returns a mapping with a scalar ``"loss"`` and any other scalars to log;
+      ``batch`` is one mini-batch slice of each array of ``data`` (arrays or tensors sharing their first
+      dimension N); ``generator`` (CPU) is for the step's own randomness, so that resuming reproduces the run.
+    * ``ckpt_dir`` keeps the newest ``epoch_NNNN.pt`` and ``losses.csv``; a checkpoint of another run (other N,
+      epochs, batch size, LR or seed) raises ValueError: delete the folder to start over.
+    * ``batch_size``: the last, smaller batch of an epoch is kept; ``schedule(step, total)``: the LR multiplier
+      (:func:`cosine_schedule`, :func:`one_cycle_schedule`, :func:`constant_schedule`); ``seed``: the shuffle,
+      the step generators and, at the first epoch, the global torch RNG; ``grad_clip``: max gradient norm.
+    * ``device`` (None keeps the model where it is; under ``accelerate launch`` the process's GPU wins) and
+      ``mixed_precision`` ("no", "fp16", "bf16", through ``accelerate``; weights and optimiser stay float32), as
+      :func:`semvideo.device.training_kwargs` gives them. Several processes wrap the model in DDP; ``step``
+      still receives the bare model.
     """
     tensors = _as_tensors(data)
     if device is not None:
         model.to(device)  # before the optimiser is built, so that its state lives beside the weights
     n = len(tensors[0])
-    steps_per_epoch = math.ceil(n / batch_size)
-    total = epochs * steps_per_epoch
+    total = epochs * (steps_per_epoch := math.ceil(n / batch_size))
     signature = {"n": n, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, total))
-    start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)
-    if start == 0:
-        torch.manual_seed(seed)
-    # under `accelerate launch` (or with mixed precision) the step runs inside an Accelerator: the wrapper
-    # (`_Stepper`, then DDP for several processes) calls `step` on the bare model, and each process takes its
-    # share of every batch; otherwise `dist` is the plain single-process path (the scheduler stays ours)
-    use_accelerate = True if mixed_precision != "no" else None
-    dist = prepare(_Stepper(model, step), optimizer, use_accelerate=use_accelerate,
-                   mixed_precision=None if mixed_precision == "no" else mixed_precision)
-    device = dist.device
-    if dist.num_processes > 1 or start > 0:  # one line per process: who trains what, where, from which epoch
-        span = f"resumes at epoch {start} of {epochs}" if start else f"epochs 0–{epochs - 1}"
-        print(f"fit {desc}: process {dist.process_index + 1}/{dist.num_processes} on {device}, {span}",
-              file=sys.stderr, flush=True)
+    start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)  # or seeds a fresh run
+    dist = _distributed(model, step, optimizer, mixed_precision)
+    _announce(dist, desc, start, epochs)
     model.train()
     with tqdm(total=total, initial=start * steps_per_epoch, desc=desc, leave=False,
               disable=not dist.is_main_process) as bar:
         for epoch in range(start, epochs):
             generator = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
-            order = torch.randperm(n, generator=generator)
-            for first in range(0, n, batch_size):
-                index = dist.shard(order[first:first + batch_size])
-                batch = tuple(t[index].to(device) for t in tensors)
-                losses = dist.model(batch, generator)
-                dist.optimizer.zero_grad(set_to_none=True)
-                dist.backward(losses["loss"])
-                if grad_clip is not None:
-                    dist.clip_grad_norm_(grad_clip)
-                rows.append({"epoch": epoch, "step": len(rows), "lr": scheduler.get_last_lr()[0],
-                             **{k: float(v.detach()) for k, v in losses.items()}})
-                dist.optimizer.step()
-                scheduler.step()
+            for batch in torch.randperm(n, generator=generator).split(batch_size):
+                rows.append({"epoch": epoch, "step": len(rows)} | _train_step(dist, tensors, batch, generator,
+                                                                              grad_clip, scheduler))
+                bar.set_postfix(epoch=epoch, loss=f"{rows[-1]['loss']:.4f}", refresh=False)
                 bar.update()
-                bar.set_postfix(epoch=epoch, loss=f"{rows[-1]['loss']:.4f}")
             dist.wait_for_everyone()
             if dist.is_main_process:
                 _checkpoint(Path(ckpt_dir), epoch, signature, model, optimizer, scheduler, rows)
     dist.wait_for_everyone()  # no process reads the checkpoint or the saved model before the main one wrote it
     model.eval()
     return pd.DataFrame(rows)
+
+
+def _distributed(model: torch.nn.Module, step: StepFn, optimizer, mixed_precision: str):
+    """The training step wrapped for this process: under ``accelerate launch`` (or with mixed precision) inside
+    an Accelerator — the wrapper (:class:`_Stepper`, then DDP for several processes) calls ``step`` on the bare
+    model and each process takes its share of every batch; otherwise the plain single-process path."""
+    use_accelerate = True if mixed_precision != "no" else None
+    return prepare(_Stepper(model, step), optimizer, use_accelerate=use_accelerate,
+                   mixed_precision=None if mixed_precision == "no" else mixed_precision)
+
+
+def _announce(dist, desc: str, start: int, epochs: int) -> None:
+    """One line per process when several train or a run resumes: who trains what, where, from which epoch."""
+    if dist.num_processes > 1 or start > 0:
+        span = f"resumes at epoch {start} of {epochs}" if start else f"epochs 0–{epochs - 1}"
+        print(f"fit {desc}: process {dist.process_index + 1}/{dist.num_processes} on {dist.device}, {span}",
+              file=sys.stderr, flush=True)
+
+
+def _train_step(dist, tensors: tuple[torch.Tensor, ...], rows: torch.Tensor, generator: torch.Generator,
+                grad_clip: float | None, scheduler) -> dict[str, float]:
+    """One optimiser step on the data ``rows`` (this process's shard of them); returns its log row (lr and
+    every scalar of the step, before the LR moves on)."""
+    index = dist.shard(rows)
+    batch = tuple(t[index].to(dist.device) for t in tensors)
+    losses = dist.model(batch, generator)
+    dist.optimizer.zero_grad(set_to_none=True)
+    dist.backward(losses["loss"])
+    if grad_clip is not None:
+        dist.clip_grad_norm_(grad_clip)
+    row = {"lr": scheduler.get_last_lr()[0], **{k: float(v.detach()) for k, v in losses.items()}}
+    dist.optimizer.step()
+    scheduler.step()
+    return row
 
 
 class _Stepper(torch.nn.Module):
@@ -236,9 +220,11 @@ def _checkpoint(ckpt_dir: Path, epoch: int, signature: dict, model, optimizer, s
 
 
 def _resume(ckpt_dir: Path, signature: dict, model, optimizer, scheduler) -> tuple[int, list]:
-    """Load the newest checkpoint, if any; returns (first epoch to run, loss rows so far)."""
+    """Load the newest checkpoint; returns (first epoch to run, loss rows so far). Without one, seed the global
+    torch RNG with the run's seed (dropout, initialisation in ``step``) and start at epoch 0."""
     path = latest_checkpoint(ckpt_dir)
     if path is None:
+        torch.manual_seed(signature["seed"])
         return 0, []
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["signature"] != signature:
