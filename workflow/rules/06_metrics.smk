@@ -52,7 +52,7 @@ rule nb_06_metrics:
         nb=f"{RESULTS}/notebooks/06_metrics.ipynb",
         figures=[f"{FIGURES}/{table}{name}" for table in ["table2" if uses_hcp_layout(CFG) else "table1"]
                  for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")]
-        + [f"{FIGURES}/table1_conventions{ext}" for ext in (".csv", ".md")]
+        + ([f"{FIGURES}/table1_conventions{ext}" for ext in (".csv", ".md")] if convention_subjects(CFG) else [])
         # the twin's judges against the 0.9 bar (real worlds use pretrained judges: no table)
         + ([f"{FIGURES}/judge_accuracy{ext}" for ext in (".csv", ".md")]
            if CFG.world == "twin" and not CFG.eval.image_judge else []),
