@@ -20,7 +20,10 @@
 import sys
 
 if "google.colab" in sys.modules:  # on Colab, install the companion first; nothing happens elsewhere
-    import subprocess; subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'", shell=True, check=True)
+    import subprocess
+
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`; papermill replaces its values.
@@ -179,4 +182,4 @@ def show(subject, clip):
 
 if interactive_session():
     widgets.interact(show, subject=widgets.Dropdown(options=cfg.subjects),
-                     clip=widgets.IntSlider(min=0, max=len(test_ids) - 1, value=0));
+                     clip=widgets.IntSlider(min=0, max=len(test_ids) - 1, value=0))

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from semvideo.metrics.temporal import clip_flows
-from semvideo.models.flow import ALPHAS, THRESHOLDS, block_means, fit_flow_readout, move_latents, stimulus_flows
+from semvideo.models.flow import (
+    ALPHAS,
+    THRESHOLDS,
+    block_means,
+    fit_flow_readout,
+    move_latents,
+    stimulus_flows,
+)
 
 
 def texture(size=32, seed=0):

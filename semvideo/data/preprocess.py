@@ -138,7 +138,7 @@ def _prepare_subject(cfg: Config, layout: Layout, root: Path, subject: str, out:
     lag_trs = int(round(cfg.fmri.lag_seconds / layout.tr))
     responses: dict[tuple[str, int], np.ndarray] = {}
     grayordinates, usable = None, None
-    for seg, split, rep in tqdm(layout.runs(subject, cfg.fmri.exclude_runs), desc=f"{subject} runs"):
+    for seg, _split, rep in tqdm(layout.runs(subject, cfg.fmri.exclude_runs), desc=f"{subject} runs"):
         path = run_path(root, subject, seg, rep)
         data, columns, ok = load_run(path, layout)
         if grayordinates is None:

@@ -444,8 +444,8 @@ def run_mad(cfg: Config) -> None:
         pred/{subject}_flow_readout_blurry.npy   uint8 (N_test, n, H, W, 3): their VAE decoding
         pred/{subject}_flow_readout.csv          held-out EPE of every (alpha, threshold) tried
     """
-    from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
-    from semvideo.models.priors import decode_latents, load_vae
+    from semvideo.models.flow import stimulus_flows
+    from semvideo.models.priors import load_vae
 
     start_processes(resolve_device(cfg))  # a missing GPU stops here in one line; join launched processes
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
@@ -459,51 +459,69 @@ def run_mad(cfg: Config) -> None:
     wait_for_everyone()
     latents = {split: target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
                for split in ("train", "test")}
-    train_latents = torch.from_numpy(latents["train"])
     flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout and main else None
     summary = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}
     for subject in cfg.subjects:
         bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
-        semantic_train = torch.from_numpy(_load_embedding(_train_semantic_path(cfg, paths, subject)))
-        semantic_test = _load_embedding(_test_semantic_path(paths, subject))
-        _check_rows(subject, bold, semantic_train, semantic_test, latents)
+        semantic = {"train": torch.from_numpy(_load_embedding(_train_semantic_path(cfg, paths, subject))),
+                    "test": _load_embedding(_test_semantic_path(paths, subject))}
+        _check_rows(subject, bold, semantic["train"], semantic["test"], latents)
+        flows = _fit_flow_readout(cfg, paths, subject, bold, flows_train, summary) if flows_train is not None else None
         summary["subjects"][subject] = {}
-        test_flows = None
-        if cfg.mad.flow_readout and main:
-            readout = fit_flow_readout(bold["train"], flows_train, cfg.mad.flow_block, seed=cfg.seed)
-            test_flows = readout.predict(bold["test"])
-            with atomic_path(paths.mad / "pred" / f"{subject}_flow_readout.csv") as tmp:
-                readout.scores.to_csv(tmp, index=False)
-            summary.setdefault("flow_readout", {})[subject] = {"alpha": readout.alpha, "threshold": readout.threshold}
-        for variant, suffix in VARIANTS.items():
-            start = time.perf_counter()
-            model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic_train.shape[-1],
-                              use_semantic=variant == "full")
-            model.latent_mean.copy_(train_latents.mean(dim=(0, 1)))
-            name = f"{subject}{suffix}"
-            ckpt = _checkpoint_dir(paths.mad / "ckpt", name, cfg, vae, _train_semantic_path(cfg, paths, subject),
-                                   data.root / subject / "bold_train.npy")
-            log = train_mad(model, cfg, bold["train"], semantic_train, train_latents, ckpt, desc=f"MAD {name}")
-            if not main:  # the main process saves, predicts and writes; the others go on to the next training
-                continue
-            with atomic_dir(paths.mad / name) as tmp:
-                model.save_pretrained(tmp)
-            with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
-                log.to_csv(tmp, index=False)
-            e_hat = predict_mad(model, bold["test"], semantic_test if variant == "full" else None)
-            save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
-            save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
-            if test_flows is not None and variant == "full":  # the flow readout baseline: a row of its own
-                moved = move_latents(e_hat.mean(axis=1), test_flows)
-                save_npy(paths.mad / "pred" / f"{subject}_flow_readout_latents.npy", moved)
-                save_npy(paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy",
-                         decode_latents(vae, torch.from_numpy(moved)))
-            summary["subjects"][subject][variant] = _summary(model, log, time.perf_counter() - start)
+        for variant in VARIANTS:
+            done = _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents,
+                                  flows if variant == "full" else None)
+            if done is not None:
+                summary["subjects"][subject][variant] = done
     wait_for_everyone()
     if main:
         summary["device"] = {**device_record(resolve_device(cfg)),
                              "mixed_precision": training_kwargs(cfg)["mixed_precision"]}
         write_json(paths.mad / "pred" / "done.json", summary)
+
+
+def _fit_flow_readout(cfg: Config, paths: RunPaths, subject: str, bold: dict, flows_train: np.ndarray,
+                      summary: dict) -> np.ndarray:
+    """The flow readout baseline's ridge from BOLD to stimulus flow (:mod:`semvideo.models.flow`): writes its
+    held-out scores, records its α and threshold in ``summary``; returns the test clips' predicted flows."""
+    from semvideo.models.flow import fit_flow_readout
+
+    readout = fit_flow_readout(bold["train"], flows_train, cfg.mad.flow_block, seed=cfg.seed)
+    with atomic_path(paths.mad / "pred" / f"{subject}_flow_readout.csv") as tmp:
+        readout.scores.to_csv(tmp, index=False)
+    summary.setdefault("flow_readout", {})[subject] = {"alpha": readout.alpha, "threshold": readout.threshold}
+    return readout.predict(bold["test"])
+
+
+def _train_variant(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str, variant: str, bold: dict,
+                   semantic: dict, latents: dict, test_flows: np.ndarray | None) -> dict | None:
+    """Train one MAD variant of a subject, save it, predict ê and decode the blurry video (and, given
+    ``test_flows``, the flow readout baseline); returns its summary (None on processes other than the main)."""
+    from semvideo.models.flow import move_latents
+    from semvideo.models.priors import decode_latents
+
+    start, name = time.perf_counter(), f"{subject}{VARIANTS[variant]}"
+    train_latents = torch.from_numpy(latents["train"])
+    model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic["train"].shape[-1],
+                      use_semantic=variant == "full")
+    model.latent_mean.copy_(train_latents.mean(dim=(0, 1)))
+    ckpt = _checkpoint_dir(paths.mad / "ckpt", name, cfg, vae, _train_semantic_path(cfg, paths, subject),
+                           data.root / subject / "bold_train.npy")
+    log = train_mad(model, cfg, bold["train"], semantic["train"], train_latents, ckpt, desc=f"MAD {name}")
+    if not is_main_process():  # the main process saves, predicts and writes; the others go on to the next training
+        return None
+    with atomic_dir(paths.mad / name) as tmp:
+        model.save_pretrained(tmp)
+    with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
+        log.to_csv(tmp, index=False)
+    e_hat = predict_mad(model, bold["test"], semantic["test"] if variant == "full" else None)
+    save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
+    save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
+    if test_flows is not None:  # the flow readout baseline: a row of its own
+        moved = move_latents(e_hat.mean(axis=1), test_flows)
+        save_npy(paths.mad / "pred" / f"{subject}_flow_readout_latents.npy", moved)
+        save_npy(paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy", decode_latents(vae, torch.from_numpy(moved)))
+    return _summary(model, log, time.perf_counter() - start)
 
 
 def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
