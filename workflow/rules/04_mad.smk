@@ -46,6 +46,7 @@ rule nb_04_mad:
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/04_mad.ipynb",
+        scores=f"{RESULTS}/metrics/mad_blurry.csv",  # per-clip SSIM / EPE of the blurry videos and baselines
         figures=[f"{FIGURES}/{name}" for name in (
             "mad_loss_curves.png", "mad_lambdas.csv", "mad_lambdas.md", "mad_blurry_examples.png",
             "mad_blurry_quality.png", "mad_blurry_quality.csv", "mad_blurry_quality.md", "mad_blurry_verdict.csv",
