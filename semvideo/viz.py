@@ -48,12 +48,16 @@ def save_figure(fig, figures_dir: str | Path, name: str, dpi: int = 150) -> list
 def save_table(table: pd.DataFrame, figures_dir: str | Path, name: str, float_format: str = "%.3f") -> list[Path]:
     """Save a table as ``<figures_dir>/<name>.csv`` and ``.md`` (GitHub Markdown); returns both paths.
 
-    A row MultiIndex becomes leading Markdown columns (one per level) rather than tuples in one column."""
+    A row MultiIndex becomes leading Markdown columns (one per level) rather than tuples in one column, and a
+    column MultiIndex one header per column, its levels joined by " / "."""
     csv = Path(figures_dir) / f"{name}.csv"
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, float_format=float_format)
+    shown = table.copy()
+    if isinstance(shown.columns, pd.MultiIndex):
+        shown.columns = [" / ".join(map(str, levels)) for levels in shown.columns]
     nested = isinstance(table.index, pd.MultiIndex)
-    shown = table.reset_index() if nested else table
+    shown = shown.reset_index() if nested else shown
     md = write_text(Path(figures_dir) / f"{name}.md",
                     shown.to_markdown(index=not nested, floatfmt=float_format.lstrip("%")) + "\n")
     return [csv, md]

@@ -40,3 +40,10 @@ def test_save_table_writes_nested_rows_as_markdown_columns(tmp_path):
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in md.read_text().splitlines()]
     assert cells[0] == ["subject", "method", "SSIM gain"] and cells[2] == ["s1", "MAD", "0.250"]
     assert pd.read_csv(csv, index_col=[0, 1]).loc[("s1", "readout"), "SSIM gain"] == -0.5
+
+
+def test_save_table_joins_nested_column_labels(tmp_path):
+    table = pd.DataFrame([["yes", "no"]], index=["colour"],
+                         columns=pd.MultiIndex.from_tuples([("follows", "t2i"), ("meets", "t2i")]))
+    header = save_table(table, tmp_path, "verdicts")[1].read_text().splitlines()[0]
+    assert [c.strip() for c in header.strip("|").split("|")] == ["", "follows / t2i", "meets / t2i"]
