@@ -241,6 +241,10 @@ class PriorsConfig(Section):
     #: VAE training on random square crops of this side (pixels; the VAE is convolutional, so a 32-px crop
     #: costs a quarter of a 64-px frame per sample); None trains on whole frames
     vae_crop: int | None = Field(None, ge=8, multiple_of=8)
+    vae_batch_size: int | None = Field(None, ge=1)  #: frames per VAE step; None = batch_size
+    #: VAE training decodes a posterior sample (True) or the posterior mean that every later stage encodes to
+    #: (False; benchmarks/vae_fidelity.py measures both)
+    vae_sample_posterior: bool = True
     #: a folder of earlier twin priors ({vae,t2i,t2v}/) that training starts from instead of random weights, so a
     #: one-off pre-training continues across sessions; new layers (e.g. the pooled-caption projection) start at
     #: zero, so step 0 reproduces the earlier prior; T2V takes only the earlier motion modules

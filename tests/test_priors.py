@@ -129,6 +129,16 @@ def test_vae_loss_on_a_crop_sees_only_the_crop():
     assert seen["shape"] == (2, 3, 16, 16)
 
 
+def test_vae_loss_decodes_the_posterior_mean_when_not_sampling():
+    torch.manual_seed(0)
+    vae = priors.build_vae(16, 4, 4, width=8)
+    pixels = torch.rand(2, 3, 16, 16) * 2 - 1
+    loss = lambda seed, sample: priors.vae_loss(vae, pixels, torch.Generator().manual_seed(seed),
+                                                sample_posterior=sample)["l1"].item()
+    assert loss(0, False) == loss(1, False)  # no noise: the same loss whatever the generator
+    assert loss(0, True) != loss(1, True)  # a posterior sample depends on the generator
+
+
 def test_train_vae_learns_and_sets_unit_variance_scaling(tmp_path):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -301,16 +301,17 @@ _TRAIN_SCHEDULER = DDPMScheduler(**_SD_SCHEDULE)
 
 
 def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: int, batch_size: int, lr: float,
-              seed: int, crop: int | None = None, **fit_kwargs) -> pd.DataFrame:
+              seed: int, crop: int | None = None, sample_posterior: bool = True, **fit_kwargs) -> pd.DataFrame:
     """Train the twin VAE on uint8 frames (N, H, W, 3) (training clips only), then set its scaling factor.
     ``fit_kwargs`` (device, mixed precision: :func:`semvideo.device.training_kwargs`) go to ``fit``.
 
     The scaling factor becomes 1 / std of the training latents' posterior means (SD's recipe), so the
-    diffusion priors see unit-variance latents. ``crop``: see :func:`vae_loss`.
+    diffusion priors see unit-variance latents. ``crop``, ``sample_posterior``: see :func:`vae_loss`.
     """
     from semvideo.train import fit
 
-    step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g, crop=crop)
+    step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g, crop=crop,
+                                            sample_posterior=sample_posterior)
     log = fit(vae, step, (frames,), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
               desc="VAE", **fit_kwargs)
     vae.register_to_config(scaling_factor=1.0)

@@ -289,8 +289,8 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         torch.manual_seed(cfg.seed)  # the initial weights, so that a run is repeatable from its seed
         vae = build_vae(frames.shape[-2], p.latent_channels, p.vae_downsample, p.vae_width)
         warm_start(vae, p.init_from, "vae")
-        train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs, p.batch_size, p.lr,
-                  cfg.seed, p.vae_crop, **on_device)
+        train_vae(vae, frames.reshape(-1, *frames.shape[-3:]), ckpt / "vae", p.vae_epochs,
+                  p.vae_batch_size or p.batch_size, p.lr, cfg.seed, p.vae_crop, p.vae_sample_posterior, **on_device)
         _save(vae, folder / "vae")
         return vae
 
