@@ -100,7 +100,9 @@ def test_truncated_cifti_leaves_earlier_output_unchanged(damaged, capsys):
     path.write_bytes(path.read_bytes()[:-700])
     one_line_error(*cli(capsys, "prepare", cfg_file), str(path), "truncated", "re-download or regenerate")
     assert digest(data_dir) == before, "a failed rerun must leave the previous output as it was"
-    assert sorted(p.name for p in data_dir.parent.iterdir()) == ["data", "raw"]  # no temp folder left
+    # no temp folder left; benchmarks/ holds the successful stage's device record
+    assert sorted(p.name for p in data_dir.parent.iterdir()) == ["benchmarks", "data", "raw"]
+    assert [p.name for p in (data_dir.parent / "benchmarks").iterdir()] == ["prepare_device.json"]
 
 
 def _header_claims_other_vertex_count(path: Path) -> None:
