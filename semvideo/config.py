@@ -283,6 +283,8 @@ class EvalConfig(Section):
     convention_clips: int | None = Field(None, ge=1)  #: score only the first n test clips there; None = all
     judge_epochs: int = Field(10, ge=0)  #: twin judges' epochs (image judge: one random frame per clip each)
     video_judge_epochs: int | None = Field(None, ge=0)  #: the video judge's epochs; None = judge_epochs
+    #: frames the twin video judge's per-frame appearance stream sees (0: early fusion alone; ≤ frames_per_clip)
+    video_judge_appearance_frames: int = Field(0, ge=0)
     judge_size: int = Field(64, ge=8, multiple_of=8)  #: twin judges' input side, pixels
     judge_channels: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=3, max_length=3)
     judge_batch_size: int = Field(128, ge=1)  #: twin judges' training batch
@@ -333,6 +335,9 @@ class Config(Section):
                              f"({self.fmri.tr} s)")
         if self.world == "hcp" and self.fmri.tr != 1.0:
             raise ValueError(f"fmri.tr is {self.fmri.tr} s but HCP 7T movie runs have TR = 1 s")
+        if self.eval.video_judge_appearance_frames > self.fmri.frames_per_clip:
+            raise ValueError(f"eval.video_judge_appearance_frames ({self.eval.video_judge_appearance_frames}) "
+                             f"exceeds fmri.frames_per_clip ({self.fmri.frames_per_clip})")
         unknown = sorted(set(self.eval.ablation_subjects or []) - set(self.subjects))
         if unknown:
             raise ValueError(f"eval.ablation_subjects names {unknown}, which are not in subjects {self.subjects}")

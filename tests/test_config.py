@@ -76,6 +76,12 @@ def test_twin_subject_count_must_match(tmp_path):
     assert "n_subjects" in message
 
 
+def test_video_judge_cannot_look_at_more_frames_than_a_clip_has(tmp_path):
+    message = _error(_write(tmp_path, "name: x\nfmri:\n  frames_per_clip: 4\neval:\n"
+                                      "  video_judge_appearance_frames: 5\n"))
+    assert "video_judge_appearance_frames (5)" in message and "frames_per_clip (4)" in message
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=3, max_size=12))
 def test_any_unknown_sad_key_is_rejected(tmp_path_factory, key):

@@ -12,6 +12,7 @@ from semvideo.config import load_config
 from semvideo.metrics.judges import (
     TwinJudge,
     TwinJudgeRunner,
+    appearance_frame_indices,
     attribute_accuracy,
     judge_attribute_accuracy,
     judge_labels,
@@ -89,6 +90,46 @@ def test_training_is_bit_repeatable():
         train_twin_judge(model, clips, labels, epochs=2, batch_size=8, lr=1e-2, seed=3)
         runs.append(TwinJudgeRunner(model)(clips))
     np.testing.assert_array_equal(*runs)
+
+
+def test_appearance_stream_sees_its_frames_one_at_a_time(tmp_path):
+    """The video judge's appearance half is the mean of per-frame features over the picked frames (first and
+    last of 4): blind to their order and to the frames it does not pick, unlike the early-fusion half."""
+    assert appearance_frame_indices(4, 2) == [0, 3] and appearance_frame_indices(6, 3) == [0, 2, 5]
+    torch.manual_seed(0)
+    model = TwinJudge(head_names=["colour", "stripes"], class_names=[list(COLOURS), STRIPES], n_frames=4,
+                      image_size=8, channels=(8, 8, 8), feature_dim=16, appearance_frames=2).eval()
+    clips = torch.rand(5, 4, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        base = model.encode(clips)
+        swapped = model.encode(clips[:, [3, 1, 2, 0]])
+        middle = model.encode(torch.cat([clips[:, :1], -clips[:, 1:2], clips[:, 2:]], dim=1))
+        first = model.encode(torch.cat([-clips[:, :1], clips[:, 1:]], dim=1))
+    assert base.shape == (5, 32)
+    torch.testing.assert_close(swapped[:, 16:], base[:, 16:])
+    torch.testing.assert_close(middle[:, 16:], base[:, 16:])
+    assert not torch.allclose(swapped[:, :16], base[:, :16]) and not torch.allclose(middle[:, :16], base[:, :16])
+    assert not torch.allclose(first[:, 16:], base[:, 16:])
+    model.save_pretrained(tmp_path / "video")
+    again = TwinJudge.from_pretrained(tmp_path / "video").eval()
+    assert again.config.appearance_frames == 2
+    with torch.no_grad():
+        torch.testing.assert_close(again.encode(clips), base)
+    with pytest.raises(ValueError, match="appearance_frames must be between 0 and n_frames = 4"):
+        TwinJudge(head_names=["colour"], class_names=[list(COLOURS)], n_frames=4, appearance_frames=5)
+
+
+def test_video_judge_with_appearance_stream_learns_a_known_rule():
+    rng = np.random.default_rng(1)
+    labels = np.stack([rng.integers(0, 3, 96), rng.integers(0, 3, 96)], axis=1)
+    clips = _solid_clips(labels, t=4)
+    torch.manual_seed(0)
+    model = TwinJudge(head_names=["colour", "stripes"], class_names=[list(COLOURS), STRIPES], n_frames=4,
+                      image_size=8, channels=(8, 8, 8), feature_dim=16, appearance_frames=2)
+    train_twin_judge(model, clips, labels, epochs=30, batch_size=16, lr=1e-2, seed=0, augmentation=False,
+                     colour_swap=0.0)
+    joint = np.ravel_multi_index(tuple(labels.T), (3, 3))
+    assert (TwinJudgeRunner(model)(clips).argmax(1) == joint).mean() > 0.9
 
 
 def test_attribute_accuracy_marginalises_by_hand():

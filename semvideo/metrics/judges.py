@@ -46,6 +46,7 @@ __all__ = [
     "Judges",
     "TwinJudge",
     "TwinJudgeRunner",
+    "appearance_frame_indices",
     "attribute_accuracy",
     "attribute_values",
     "augment",
@@ -74,6 +75,11 @@ class TwinJudge(ModelMixin, ConfigMixin):
     ``(a_1, …, a_m)`` has log-probability ``Σ_j log softmax_j(a_j)``, with classes ordered like
     ``np.ravel_multi_index`` over ``head_sizes``.
 
+    A video judge may add an appearance stream (``appearance_frames`` > 0): a second CNN of the same shape sees
+    that many evenly spaced frames one at a time, and its features, averaged over those frames, join the
+    early-fusion features before the heads. Early fusion reads motion well but loses an object whose outline
+    changes over the clip (rotating, receding); the per-frame stream reads it as the image judge does.
+
     Parameters
     ----------
     head_names : attribute of each head, e.g. ["category", "colour", "background"]
@@ -81,25 +87,28 @@ class TwinJudge(ModelMixin, ConfigMixin):
     n_frames : frames per input (1 for an image judge)
     image_size : input side, pixels
     channels : widths of the three conv stages
-    feature_dim : size of :meth:`encode`'s output
+    feature_dim : features of each stream; :meth:`encode` returns ``feature_dim`` (early fusion alone) or
+        ``2 * feature_dim`` (with the appearance stream)
+    appearance_frames : frames the per-frame appearance stream sees (0: no such stream; at most n_frames)
     """
 
     @register_to_config
     def __init__(self, head_names: list[str], class_names: list[list[str]], n_frames: int = 1,
-                 image_size: int = 64, channels: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128):
+                 image_size: int = 64, channels: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128,
+                 appearance_frames: int = 0):
         super().__init__()
         if len(head_names) != len(class_names):
             raise ValueError(f"{len(head_names)} head names but {len(class_names)} class-name lists")
         if image_size % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
-        layers, width = [], 3 * n_frames
-        for out in channels:
-            layers += [nn.Conv2d(width, out, 3, stride=2, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
-                       nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
-            width = out
-        self.backbone = nn.Sequential(*layers)
-        self.project = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(width, feature_dim), nn.ReLU())
-        self.heads = nn.ModuleList(nn.Linear(feature_dim, len(names)) for names in class_names)
+        if not 0 <= appearance_frames <= n_frames:
+            raise ValueError(f"appearance_frames must be between 0 and n_frames = {n_frames}, got {appearance_frames}")
+        self.backbone, self.project = _conv_stages(3 * n_frames, channels), _max_pooled(channels[-1], feature_dim)
+        if appearance_frames:
+            self.appearance, self.appearance_project = _conv_stages(3, channels), _max_pooled(channels[-1],
+                                                                                              feature_dim)
+        width = feature_dim * (2 if appearance_frames else 1)
+        self.heads = nn.ModuleList(nn.Linear(width, len(names)) for names in class_names)
 
     @property
     def head_sizes(self) -> tuple[int, ...]:
@@ -115,9 +124,16 @@ class TwinJudge(ModelMixin, ConfigMixin):
         return ["/".join(parts) for parts in zip(*(g.ravel() for g in grids))]
 
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
-        """pixels float (B, T, 3, S, S) in [-1, 1] → features (B, feature_dim)."""
+        """pixels float (B, T, 3, S, S) in [-1, 1] → features (B, feature_dim), or (B, 2 · feature_dim) with the
+        appearance stream: early-fusion features, then the appearance features averaged over the picked frames."""
         b, t = pixels.shape[:2]
-        return self.project(self.backbone(pixels.reshape(b, t * 3, *pixels.shape[-2:])))
+        fused = self.project(self.backbone(pixels.reshape(b, t * 3, *pixels.shape[-2:])))
+        k = self.config.appearance_frames
+        if not k:
+            return fused
+        frames = pixels[:, appearance_frame_indices(t, k)].reshape(b * k, *pixels.shape[2:])
+        look = self.appearance_project(self.appearance(frames)).reshape(b, k, -1).mean(1)
+        return torch.cat([fused, look], dim=1)
 
     def forward(self, pixels: torch.Tensor) -> list[torch.Tensor]:
         """pixels float (B, T, 3, S, S) in [-1, 1] → per-head logits [(B, n_j)]."""
@@ -132,6 +148,26 @@ class TwinJudge(ModelMixin, ConfigMixin):
             shape[j + 1] = logits.shape[1]
             joint = joint + F.log_softmax(logits, dim=1).reshape(shape)
         return joint.reshape(joint.shape[0], -1)
+
+
+def appearance_frame_indices(n_frames: int, k: int) -> list[int]:
+    """The k evenly spaced frames of T that a judge's appearance stream sees: first and last included (k ≥ 2)."""
+    return np.linspace(0, n_frames - 1, k).round().astype(int).tolist()
+
+
+def _conv_stages(in_channels: int, channels) -> nn.Sequential:
+    """Three stages, each a stride-2 then a stride-1 3×3 convolution with batch norm and ReLU (side / 8)."""
+    layers, width = [], in_channels
+    for out in channels:
+        layers += [nn.Conv2d(width, out, 3, stride=2, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                   nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
+        width = out
+    return nn.Sequential(*layers)
+
+
+def _max_pooled(width: int, feature_dim: int) -> nn.Sequential:
+    """Global max over the map, then a linear layer and ReLU: (B, width, h, w) → (B, feature_dim)."""
+    return nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(width, feature_dim), nn.ReLU())
 
 
 class Judge:
@@ -478,7 +514,8 @@ def run_judges(cfg: Config) -> None:
         values = [attribute_values(cfg, a) for a in attributes]
         torch.manual_seed(cfg.seed)  # the weights' initialisation
         model = TwinJudge(head_names=list(attributes), class_names=values, n_frames=n_frames,
-                          image_size=cfg.eval.judge_size, channels=tuple(cfg.eval.judge_channels))
+                          image_size=cfg.eval.judge_size, channels=tuple(cfg.eval.judge_channels),
+                          appearance_frames=cfg.eval.video_judge_appearance_frames if kind == "video" else 0)
         _check_enough_classes(model, cfg)
         labels = {s: judge_labels(graphs, data.split_clips(s)["clip_id"], attributes, values)
                   for s in ("train", "test")}
