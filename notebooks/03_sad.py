@@ -47,9 +47,10 @@ import seaborn as sns
 
 from semvideo.config import load_config
 from semvideo.io import read_json
-from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder, loss_logs, retrieval_table
+from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder
 from semvideo.paths import RunPaths
 from semvideo.retrieval import similarity_matrix
+from semvideo.stages.sad import loss_logs, retrieval_table
 from semvideo.viz import save_figure, save_table
 
 cfg = load_config(config_path)

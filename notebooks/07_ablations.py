@@ -62,8 +62,8 @@ from semvideo.metrics.evaluate import (
     TABLE3_METHODS,
     TABLE6_METHODS,
 )
-from semvideo.models.cvr import ablation_subjects
 from semvideo.paths import RunPaths
+from semvideo.stages.render import ablation_subjects
 from semvideo.viz import save_figure, save_table
 
 cfg = load_config(config_path)

@@ -24,12 +24,12 @@ COMMANDS = {
     "prepare": "semvideo.data.prepare:prepare_dataset",
     "caption": "semvideo.semminer:run_semminer",
     "embed": "semvideo.embed:embed_captions",
-    "train-sad": "semvideo.models.sad:run_sad",
+    "train-sad": "semvideo.stages.sad:run_sad",
     "train-priors": "semvideo.stages.priors:run_priors",
-    "train-mad": "semvideo.models.mad:run_mad",
-    "render": "semvideo.models.cvr:run_render",
-    "train-judges": "semvideo.metrics.judges:run_judges",
-    "evaluate": "semvideo.metrics.evaluate:run_evaluation",
+    "train-mad": "semvideo.stages.mad:run_mad",
+    "render": "semvideo.stages.render:run_render",
+    "train-judges": "semvideo.stages.judges:run_judges",
+    "evaluate": "semvideo.stages.evaluate:run_evaluation",
 }
 
 #: command → the config sections whose model sources (hub ids / local folders) it loads

@@ -241,7 +241,8 @@ def test_comparability_table_averages_shared_columns_over_the_scored_clips():
 
 
 def test_write_conventions_keeps_the_first_clips(tmp_path):
-    from semvideo.metrics.evaluate import TABLE1_METHODS, write_conventions
+    from semvideo.metrics.evaluate import TABLE1_METHODS
+    from semvideo.stages.evaluate import write_conventions
     from tests.test_evaluate import ColourJudge
 
     truth = TRUTH[2:5]

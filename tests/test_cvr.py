@@ -18,12 +18,10 @@ from semvideo.models.cvr import (
     SemVideoPipeline,
     clip_generators,
     load_pipeline,
-    recon_path,
-    render_jobs,
     render_variant,
-    run_render,
     true_level,
 )
+from semvideo.stages.render import recon_path, render_jobs, run_render
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from semvideo.config import EvalConfig
-from semvideo.metrics.evaluate import METRICS, clip_scores, ridge_reconstruction
+from semvideo.metrics.evaluate import METRICS, clip_scores
+from semvideo.models.baselines import ridge_reconstruction
 from semvideo.models.priors import build_vae, decode_latents
 
 

@@ -20,9 +20,9 @@ from semvideo.metrics.judges import (
     load_judges,
     load_videomae_judge,
     load_vit_judge,
-    run_judges,
     train_twin_judge,
 )
+from semvideo.stages.judges import run_judges
 from tests.conftest import ROOT
 
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 230)}

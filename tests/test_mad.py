@@ -1,5 +1,6 @@
 """Tests for the Motion Adaptation Decoder (semvideo/models/mad.py): eq. 13, the attention parts of eqs. 8–12,
-save/load/resume, the VAE latent round trip and the ``train-mad`` stage on a tiny fake run."""
+save/load/resume, the VAE latent round trip and the ``train-mad`` stage (semvideo/stages/mad.py) on a tiny fake
+run."""
 
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ from semvideo.models.mad import (
     build_mad,
     mad_loss,
     predict_mad,
-    run_mad,
-    target_latents,
     temporal_basis_projection,
     train_mad,
 )
 from semvideo.models.priors import decode_latents
+from semvideo.stages import mad as mad_stage
+from semvideo.stages.mad import run_mad, target_latents
 
 TINY = {"n_voxels": 10, "n_frames": 3, "proj_hidden": 16, "mlp_dim": 16, "proj_channels": 4, "proj_size": 2,
         "block_channels": (8, 8, 8), "latent_channels": 4, "latent_size": 4, "text_dim": 6, "head_dim": 4,
@@ -350,7 +351,7 @@ def test_run_mad_missing_sad_prediction_names_the_file(tmp_path):
 def test_checkpoints_are_keyed_on_training_settings_not_on_the_flow_readout(tmp_path):
     vae, source = tiny_vae(), tmp_path / "bold_train.npy"
     np.save(source, np.zeros((2, 3), np.float32))
-    key = lambda **mad: mad_module._checkpoint_dir(tmp_path / "ckpt", "subject1", write_config(tmp_path, **mad),
+    key = lambda **mad: mad_stage._checkpoint_dir(tmp_path / "ckpt", "subject1", write_config(tmp_path, **mad),
                                                    vae, source)
     assert key(flow_readout=True) == key(flow_readout=False, flow_block=2)
     assert key(epochs=3) != key(epochs=2)

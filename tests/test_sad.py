@@ -15,10 +15,10 @@ from semvideo.models.sad import (
     mixco,
     mse_loss,
     refine_loss,
-    run_sad,
     sad_step,
     soft_clip_loss,
 )
+from semvideo.stages.sad import run_sad
 from semvideo.train import fit
 
 TOKENS, DIM = 5, 8

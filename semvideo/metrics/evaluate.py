@@ -1,38 +1,19 @@
-"""Table 1 (paper §4.1): the ten metrics for every test clip, for SemVideo and baselines on the same split.
+"""Table 1 (paper §4.1): the ten metrics for every test clip (:func:`clip_scores`), the methods measured side by
+side (SemVideo, its ablations, the oracle ladder and the baselines, by name), the empirical chance pairing
+(:func:`mismatched`) and the paper's reported values that the notebooks compare with.
 
-``run_evaluation(cfg)`` writes ``results/<name>/metrics/{subject}_scores.csv``: one row per (method, test clip)
-with the ten per-clip scores. Methods measured side by side:
-
-* ``SemVideo`` — the full render (``recon/{subject}.npz`` frames);
-* ``MAD blurry video`` — the VAE-decoded motion latents ê alone (MAD's own, eq. 12), before the render;
-* ``Flow readout baseline`` (when ``mad.flow_readout``) — ours, not the paper's: MAD's clip-mean latent moved along
-  the stimulus flow decoded from the BOLD (:mod:`semvideo.models.flow`);
-* ``Ridge latent decoder`` — the Nishimoto / Wen family: ridge regression (scikit-learn ``RidgeCV``, α chosen by
-  leave-one-out over a log grid) from the subject's voxels to the VAE latents of each frame, decoded with the
-  same VAE;
-* ``Single caption (BLIP-style)`` — the NeuroClips / Mind-Animator family (see
-  :data:`semvideo.models.cvr.RENDER_VARIANTS`);
-* for ``eval.ablation_subjects`` also Table 3's ablations (``w/o C_anchor``, ``w/o C_holi``, ``w/o C_motion``)
-  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`), and the oracle ladder: the renders
-  of :data:`semvideo.models.cvr.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
-  ceiling ``Oracle (a): VAE round trip`` (the VAE decoding of the true test clips' latents,
-  ``mad/latents_test.npy``).
-
-For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
-SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
-``eval.convention_subjects`` (default the first subject) it scores Table 1's methods under every named metric
-convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. The bootstrap
-p-values against SemVideo and the coloured tables are computed by notebooks 06 and 07 from these files.
+The ``evaluate`` stage that scores every method of a run and writes ``metrics/{subject}_scores.csv`` (and the
+shuffle-test and convention tables) is :mod:`semvideo.stages.evaluate`; the ridge baseline it scores is
+:func:`semvideo.models.baselines.ridge_reconstruction`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from semvideo.config import Config, EvalConfig
-from semvideo.metrics.conventions import CONVENTIONS, clip_embeddings, convention_scores, get_convention
+from semvideo.config import EvalConfig
+from semvideo.metrics.conventions import clip_embeddings, get_convention
 from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
 from semvideo.metrics.temporal import clip_pcc, epe
@@ -52,11 +33,7 @@ __all__ = [
     "TABLE3_METHODS",
     "TABLE6_METHODS",
     "clip_scores",
-    "convention_subjects",
     "mismatched",
-    "ridge_reconstruction",
-    "run_evaluation",
-    "write_conventions",
 ]
 
 #: Table 1's columns, in the paper's order.
@@ -130,118 +107,9 @@ def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConf
     return pd.DataFrame({m: scores[m] for m in METRICS if m in scores})
 
 
-def convention_subjects(cfg: Config) -> list[str]:
-    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject; an empty
-    list scores none)."""
-    subjects = cfg.subjects[:1] if cfg.eval.convention_subjects is None else list(cfg.eval.convention_subjects)
-    unknown = sorted(set(subjects) - set(cfg.subjects))
-    if unknown:
-        raise ValueError(f"eval.convention_subjects names {unknown}, which are not in subjects {cfg.subjects}")
-    return subjects
-
-
-def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFrame, clip_ids, embed,
-                      threshold: float, n_clips: int | None = None) -> None:
-    """Table 1's methods scored under every convention → ``path`` (``{subject}_conventions.csv``: convention,
-    method, clip_id and :data:`~semvideo.metrics.conventions.CONVENTION_METRICS`), atomically. The VIFI gate
-    of CLIP-pcc uses each method's VIFI-scores from ``scores``; ``n_clips`` keeps the first n test clips."""
-    from semvideo.io import atomic_path
-
-    keep = slice(None, n_clips)
-    recons = {m: methods[m][keep] for m in TABLE1_METHODS}
-    vifi = {m: scores.loc[scores["method"] == m, "VIFI"].to_numpy()[keep] for m in recons}
-    table = convention_scores(truth[keep], recons, embed, vifi, tuple(CONVENTIONS), threshold)
-    table.insert(2, "clip_id", np.asarray(clip_ids)[table.pop("clip").to_numpy()])
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
-
-
 def mismatched(n_clips: int) -> np.ndarray:
     """Test-clip order (n,) that pairs every clip with the one half the test set away: for the twin's and CC2017's
     contiguous test movies, 40+ s apart, so another shot; no clip is paired with itself (n ≥ 2)."""
     if n_clips < 2:
         raise ValueError(f"a mismatched pairing needs at least 2 test clips, got {n_clips}")
     return np.roll(np.arange(n_clips), n_clips // 2)
-
-
-def ridge_reconstruction(bold_train: np.ndarray, latents_train: np.ndarray, bold_test: np.ndarray, vae) -> np.ndarray:
-    """Linear baseline: voxels (N, V) → every frame's VAE latents (N, T, C, h, w), decoded to uint8 frames."""
-    from sklearn.linear_model import RidgeCV
-
-    from semvideo.models.priors import decode_latents
-
-    model = RidgeCV(alphas=np.logspace(0, 5, 11)).fit(bold_train, latents_train.reshape(len(latents_train), -1))
-    predicted = model.predict(bold_test).astype(np.float32).reshape(len(bold_test), *latents_train.shape[1:])
-    return decode_latents(vae, predicted)
-
-
-def run_evaluation(cfg: Config) -> None:
-    """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
-    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.device import place, resolve_device
-    from semvideo.io import atomic_path
-    from semvideo.metrics.judges import load_judges
-    from semvideo.metrics.stats import shuffle_test
-    from semvideo.models.cvr import (
-        ABLATION_VARIANTS,
-        ORACLE_VARIANTS,
-        VAE_ROUND_TRIP,
-        ablation_subjects,
-        recon_path,
-    )
-    from semvideo.models.mad import target_latents
-    from semvideo.models.priors import decode_latents, load_vae
-    from semvideo.paths import RunPaths
-
-    resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
-    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
-    truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
-    # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
-    judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
-    latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
-    for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
-        full = _load_recon(recon_path(cfg, "SemVideo", subject))
-        methods = {"SemVideo": full["frames"],
-                   "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
-                   "MAD blurry video": full["blurry"],
-                   **_flow_readout(paths, subject),
-                   "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
-                                                                latents_train, np.asarray(data.bold(subject, "test")),
-                                                                vae),
-                   MISMATCHED: full["frames"][mismatched(len(clip_ids))]}
-        if subject in ablation_subjects(cfg):
-            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
-                                                                                       *ORACLE_VARIANTS)}
-            # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
-            methods[VAE_ROUND_TRIP] = decode_latents(vae, target_latents(vae, truth, paths.mad / "latents_test.npy"))
-        tables = []
-        for offset, (method, frames) in enumerate(methods.items()):
-            rng = np.random.default_rng([cfg.seed, number, offset])
-            tables.append(clip_scores(truth, frames, judges, cfg.eval, rng).assign(method=method, clip_id=clip_ids))
-        scores = pd.concat(tables, ignore_index=True)
-        with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
-            scores.to_csv(tmp, index=False)
-        if subject in convention_subjects(cfg):
-            write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
-                              judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
-        if subject in ablation_subjects(cfg):
-            shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
-                                     "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
-                                                       np.random.default_rng([cfg.seed, number, 99, k])),
-                                     "EPE": scores.loc[scores["method"] == m, "EPE"].to_numpy()})
-                       for k, m in enumerate(SHUFFLE_METHODS)]
-            with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
-                pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
-
-
-def _flow_readout(paths, subject: str) -> dict[str, np.ndarray]:
-    """{:data:`FLOW_READOUT`: its blurry video} when ``mad.flow_readout`` wrote one for the subject, else {}."""
-    path = paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy"
-    return {FLOW_READOUT: np.load(path)} if path.exists() else {}
-
-
-def _load_recon(path) -> np.lib.npyio.NpzFile:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no reconstructions; run `python -m semvideo render --config ...` first")
-    return np.load(path)

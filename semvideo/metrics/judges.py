@@ -7,8 +7,8 @@ One interface for every judge (see :mod:`semvideo.metrics.semantic`)::
 
 with ``frames`` uint8 RGB 0–255, ``(B, H, W, 3)`` for an image judge and ``(B, T, H, W, 3)`` for a video judge.
 
-* **Twin** (``eval.image_judge`` unset): :class:`TwinJudge` CNNs trained by :func:`run_judges` on the twin's
-  *training* clips, labelled from the scene graphs with ≥ 100 fine-grained classes so that 50-way is
+* **Twin** (``eval.image_judge`` unset): :class:`TwinJudge` CNNs trained by the ``train-judges`` stage on the
+  twin's *training* clips, labelled from the scene graphs with ≥ 100 fine-grained classes so that 50-way is
   meaningful — image judge: category × colour × background (12 × 8 × 4 = 384 classes, one frame), video
   judge: category × motion (12 × 9 = 108 classes, the clip's frames). Each attribute has its own softmax
   head and the joint class probability is their product, so 384 joint classes are learnt from a few
@@ -16,12 +16,15 @@ with ``frames`` uint8 RGB 0–255, ``(B, H, W, 3)`` for an image judge and ``(B,
 * **Real**: ImageNet ``ViTForImageClassification`` (image), Kinetics-400 ``VideoMAEForVideoClassification``
   (video) and a ``CLIPModel`` image tower (:class:`ClipEmbedder`: CLIP-pcc, and the VIFI substitute), all
   loaded with ``from_pretrained``.
+
+This module holds the judges, their training and accuracy functions and their loaders (:func:`load_judges`); the
+``train-judges`` stage that trains the twin's judges on a run and writes ``judges/`` is
+:mod:`semvideo.stages.judges`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +39,6 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.video import resize_frames
-from semvideo.io import atomic_dir, write_json, write_text
 from semvideo.paths import RunPaths
 
 __all__ = [
@@ -54,7 +56,6 @@ __all__ = [
     "judge_attribute_accuracy",
     "judge_labels",
     "load_judges",
-    "run_judges",
     "swap_colours",
     "train_twin_judge",
 ]
@@ -488,62 +489,6 @@ def evaluate_judge(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarr
         "per_attribute": dict(zip(model.config.head_names,
                                   attribute_accuracy(probs, labels, model.head_sizes).tolist())),
     }
-
-
-def run_judges(cfg: Config) -> None:
-    """Stage ``train-judges``: train the twin's image and video judges and report their accuracy.
-
-    Reads ``data/frames_{train,test}.npy`` and ``data/clips.csv`` (from ``prepare``) and the labels in
-    ``raw/truth/scene_graphs.jsonl``; writes ``judges/image/`` and ``judges/video/`` (``save_pretrained``),
-    ``judges/summary.json`` (classes, training seconds (wall and CPU), loss curve, held-out accuracy on the
-    *true* test clips) and ``judges/accuracy.csv`` (:func:`judge_attribute_accuracy` on the training and test
-    clips). Real worlds use pretrained judges: only the summary (their ids) is written.
-    """
-    paths = RunPaths.from_config(cfg)
-    if cfg.world != "twin" or cfg.eval.image_judge:
-        write_json(paths.judges / "summary.json", {"pretrained": {"image": cfg.eval.image_judge,
-                   "video": cfg.eval.video_judge, "clip": cfg.eval.clip_model}})
-        return
-    from semvideo.data.prepared import PreparedData
-    from semvideo.data.synthetic.truth import scene_graphs
-
-    data, graphs = PreparedData.from_config(cfg), scene_graphs(paths.data_root)
-    summary, tables = {}, []
-    for kind, attributes, n_frames in (("image", cfg.eval.image_judge_attributes, 1),
-                                       ("video", cfg.eval.video_judge_attributes, cfg.fmri.frames_per_clip)):
-        values = [attribute_values(cfg, a) for a in attributes]
-        torch.manual_seed(cfg.seed)  # the weights' initialisation
-        model = TwinJudge(head_names=list(attributes), class_names=values, n_frames=n_frames,
-                          image_size=cfg.eval.judge_size, channels=tuple(cfg.eval.judge_channels),
-                          appearance_frames=cfg.eval.video_judge_appearance_frames if kind == "video" else 0)
-        _check_enough_classes(model, cfg)
-        labels = {s: judge_labels(graphs, data.split_clips(s)["clip_id"], attributes, values)
-                  for s in ("train", "test")}
-        epochs = cfg.eval.judge_epochs if kind == "image" or cfg.eval.video_judge_epochs is None \
-            else cfg.eval.video_judge_epochs
-        wall, cpu = time.perf_counter(), time.process_time()
-        losses = train_twin_judge(model, data.frames("train"), labels["train"], epochs,
-                                  cfg.eval.judge_batch_size, cfg.eval.judge_lr, cfg.seed,
-                                  cfg.eval.judge_augmentation, cfg.eval.judge_colour_swap)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        with atomic_dir(paths.judges / kind) as tmp:
-            model.save_pretrained(tmp)
-        runner = TwinJudgeRunner(model)
-        tables += [judge_attribute_accuracy(runner, np.asarray(data.frames(s)), labels[s], s) for s in labels]
-        summary[kind] = {"attributes": list(attributes), "train_seconds": round(wall, 1),
-                         "train_cpu_seconds": round(cpu, 1), "torch_threads": torch.get_num_threads(),
-                         "epochs": epochs, "loss": losses,
-                         "test": evaluate_judge(runner, np.asarray(data.frames("test")), labels["test"])}
-    write_json(paths.judges / "summary.json", summary)
-    write_text(paths.judges / "accuracy.csv", pd.concat(tables, ignore_index=True).to_csv(index=False))
-
-
-def _check_enough_classes(model: TwinJudge, cfg: Config) -> None:
-    needed = max(cfg.eval.n_ways) + 2  # n−1 distractors besides the 3 truth classes
-    if model.n_classes < needed:
-        raise ValueError(f"a judge on {model.config.head_names} has {model.n_classes} classes, too few for "
-                         f"{max(cfg.eval.n_ways)}-way (needs ≥ {needed}); add an attribute in "
-                         "eval.image_judge_attributes / eval.video_judge_attributes")
 
 
 def load_judges(cfg: Config) -> Judges:

@@ -24,15 +24,15 @@ the bidirectional frame-level contrastive term of eq. 13.
 Beside MAD's own ê (what the render and Table 1 use), the stage can write a baseline of ours, the *flow
 readout* (``mad.flow_readout``, :mod:`semvideo.models.flow`): MAD's clip-mean latent moved along the stimulus
 flow decoded from the BOLD, scored as its own row.
+
+This module holds the model, its loss and the build / train / predict functions on arrays and tensors. The stage
+that reads a run folder, caches the targets E(V), trains both variants per subject and writes ``mad/``
+(``train-mad``) is :mod:`semvideo.stages.mad`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +44,9 @@ from diffusers.models.attention_processor import Attention
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.unets.unet_2d_blocks import AttnUpDecoderBlock2D, UNetMidBlock2D
 from torch import nn
-from tqdm.auto import tqdm
 
 from semvideo.config import Config
-from semvideo.data.prepared import PreparedData
-from semvideo.device import device_record, place, resolve_device, training_kwargs
-from semvideo.distributed import is_main_process, wait_for_everyone
-from semvideo.distributed import start as start_processes
-from semvideo.io import atomic_dir, atomic_path, save_npy, write_json
-from semvideo.paths import RunPaths
+from semvideo.device import training_kwargs
 from semvideo.train import fit, one_cycle_schedule
 
 __all__ = [
@@ -65,8 +59,6 @@ __all__ = [
     "build_mad",
     "mad_loss",
     "predict_mad",
-    "run_mad",
-    "target_latents",
     "temporal_basis_projection",
     "train_mad",
 ]
@@ -201,8 +193,9 @@ class MotionAdaptationDecoder(ModelMixin, ConfigMixin):
         )
         self.norm_out = nn.GroupNorm(norm_groups, block_channels[-1])
         self.conv_out = nn.Conv2d(block_channels[-1], latent_channels, 3, padding=1)
-        # the mean training latent (C, H, W), set by `run_mad` before training: the decoder predicts each frame's
-        # departure from it, so an untrained model starts at the mean frame rather than at an arbitrary image
+        # the mean training latent (C, H, W), set by `semvideo.stages.mad.run_mad` before training: the decoder
+        # predicts each frame's departure from it, so an untrained model starts at the mean frame rather than at
+        # an arbitrary image
         self.register_buffer("latent_mean", torch.zeros(latent_channels, latent_size, latent_size))
         rank = temporal_rank or n_frames
         projection = temporal_basis_projection(n_frames, rank)  # validates the rank even when it is n
@@ -339,7 +332,7 @@ def _sinusoidal(n: int, dim: int) -> torch.Tensor:
     return codes
 
 
-# ------------------------------------------------------------------------------------------ the stage
+# ------------------------------------------------------------------------------------------- training
 def build_mad(cfg: Config, n_voxels: int, latent_shape: tuple[int, int, int], text_dim: int,
               use_semantic: bool = True) -> MotionAdaptationDecoder:
     """A MAD sized by ``cfg.mad`` for one subject; ``latent_shape`` = (C, h, w) of one VAE latent frame.
@@ -396,205 +389,3 @@ def predict_mad(model: MotionAdaptationDecoder, bold: np.ndarray, semantic: np.n
         z = None if semantic is None else torch.from_numpy(np.asarray(semantic[first:first + batch_size])).to(device)
         out.append(model(x, z).float().cpu().numpy())
     return np.concatenate(out)
-
-
-def target_latents(vae, frames: np.ndarray, cache: Path, batch_size: int = 64) -> np.ndarray:
-    """E(V): scaled VAE latents of the true frames, cached as ``.npy``.
-
-    frames: uint8 (N, n, H, W, 3) → float32 (N, n, C, h, w), the encoder's posterior mean × ``scaling_factor``
-    (no sampling). The cache (with a ``.json`` fingerprint of the VAE's weights and the frames' shape) is
-    reused only for the same VAE and frames, so a retrained VAE never meets stale targets.
-    """
-    from semvideo.models.priors import encode_frames
-
-    key = {"vae": _vae_fingerprint(vae), "frames": list(frames.shape)}
-    stamp = cache.with_suffix(".json")
-    if cache.exists() and stamp.exists() and json.loads(stamp.read_text()) == key:
-        return np.load(cache)
-    chunks = [encode_frames(vae, frames[i:i + batch_size]).numpy()
-              for i in tqdm(range(0, len(frames), batch_size), desc=f"E(V) {cache.stem}", leave=False)]
-    latents = np.concatenate(chunks).astype(np.float32)
-    save_npy(cache, latents)
-    write_json(stamp, key)
-    return latents
-
-
-def run_mad(cfg: Config) -> None:
-    """Stage ``train-mad``: per subject, train MAD and its "w/o C_motion" variant, predict ê, decode blurry video.
-
-    Reads ``data/`` (BOLD, frames), ``embeddings/motion_train.npy`` (or SAD's training predictions, see
-    ``mad.semantic_source``), ``sad/pred/{subject}_motion_refined.npy`` (Ẑ(C_motion) of the test set) and the
-    VAE (``priors.vae`` or ``priors/vae``). Writes under ``mad/``::
-
-        latents_{train,test}.npy           E(V) of the true frames (cache)
-        {subject}{suffix}/                 save_pretrained folder (suffix "" full, "_nosem" w/o C_motion)
-        ckpt/{subject}{suffix}-{key}/      per-epoch checkpoints (resume; key = fingerprint of the inputs)
-        pred/{subject}{suffix}_losses.csv  one row per optimiser step: epoch, step, lr, loss, l1, contrastive
-        pred/{subject}{suffix}_latents.npy float32 (N_test, n, C, h, w): ê (what the render starts from)
-        pred/{subject}{suffix}_blurry.npy  uint8 (N_test, n, H, W, 3): VAE-decoded ê
-        pred/done.json                     λ values, final losses, sizes, timings per subject and variant
-                                           (and the flow readout's α and threshold per subject)
-
-    ê is always MAD's own prediction (eq. 12), the paper's blurry video. With ``mad.flow_readout``
-    (:mod:`semvideo.models.flow`) the stage also writes the *flow readout baseline*, an addition of ours that
-    Table 1 shows as its own row: the full MAD's clip-mean latent moved along the flow decoded from the
-    subject's BOLD::
-
-        pred/{subject}_flow_readout_latents.npy  float32 (N_test, n, C, h, w): the moved clip-mean latents
-        pred/{subject}_flow_readout_blurry.npy   uint8 (N_test, n, H, W, 3): their VAE decoding
-        pred/{subject}_flow_readout.csv          held-out EPE of every (alpha, threshold) tried
-    """
-    from semvideo.models.flow import stimulus_flows
-    from semvideo.models.priors import load_vae
-
-    start_processes(resolve_device(cfg))  # a missing GPU stops here in one line; join launched processes
-    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
-    for subject in cfg.subjects:  # fail before any training when an upstream stage has not run
-        for path in (_train_semantic_path(cfg, paths, subject), _test_semantic_path(paths, subject)):
-            _require(path)
-    vae, main = place(load_vae(cfg), cfg), is_main_process()
-    if main:  # one process encodes and caches E(V); under `accelerate launch` the others read the cache
-        for split in ("train", "test"):
-            target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
-    wait_for_everyone()
-    latents = {split: target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
-               for split in ("train", "test")}
-    flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout and main else None
-    summary = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}
-    for subject in cfg.subjects:
-        bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
-        semantic = {"train": torch.from_numpy(_load_embedding(_train_semantic_path(cfg, paths, subject))),
-                    "test": _load_embedding(_test_semantic_path(paths, subject))}
-        _check_rows(subject, bold, semantic["train"], semantic["test"], latents)
-        flows = _fit_flow_readout(cfg, paths, subject, bold, flows_train, summary) if flows_train is not None else None
-        summary["subjects"][subject] = {}
-        for variant in VARIANTS:
-            done = _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents,
-                                  flows if variant == "full" else None)
-            if done is not None:
-                summary["subjects"][subject][variant] = done
-    wait_for_everyone()
-    if main:
-        summary["device"] = {**device_record(resolve_device(cfg)),
-                             "mixed_precision": training_kwargs(cfg)["mixed_precision"]}
-        write_json(paths.mad / "pred" / "done.json", summary)
-
-
-def _fit_flow_readout(cfg: Config, paths: RunPaths, subject: str, bold: dict, flows_train: np.ndarray,
-                      summary: dict) -> np.ndarray:
-    """The flow readout baseline's ridge from BOLD to stimulus flow (:mod:`semvideo.models.flow`): writes its
-    held-out scores, records its α and threshold in ``summary``; returns the test clips' predicted flows."""
-    from semvideo.models.flow import fit_flow_readout
-
-    readout = fit_flow_readout(bold["train"], flows_train, cfg.mad.flow_block, seed=cfg.seed)
-    with atomic_path(paths.mad / "pred" / f"{subject}_flow_readout.csv") as tmp:
-        readout.scores.to_csv(tmp, index=False)
-    summary.setdefault("flow_readout", {})[subject] = {"alpha": readout.alpha, "threshold": readout.threshold}
-    return readout.predict(bold["test"])
-
-
-def _train_variant(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str, variant: str, bold: dict,
-                   semantic: dict, latents: dict, test_flows: np.ndarray | None) -> dict | None:
-    """Train one MAD variant of a subject, save it, predict ê and decode the blurry video (and, given
-    ``test_flows``, the flow readout baseline); returns its summary (None on processes other than the main)."""
-    from semvideo.models.flow import move_latents
-    from semvideo.models.priors import decode_latents
-
-    start, name = time.perf_counter(), f"{subject}{VARIANTS[variant]}"
-    train_latents = torch.from_numpy(latents["train"])
-    model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic["train"].shape[-1],
-                      use_semantic=variant == "full")
-    model.latent_mean.copy_(train_latents.mean(dim=(0, 1)))
-    ckpt = _checkpoint_dir(paths.mad / "ckpt", name, cfg, vae, _train_semantic_path(cfg, paths, subject),
-                           data.root / subject / "bold_train.npy")
-    log = train_mad(model, cfg, bold["train"], semantic["train"], train_latents, ckpt, desc=f"MAD {name}")
-    if not is_main_process():  # the main process saves, predicts and writes; the others go on to the next training
-        return None
-    with atomic_dir(paths.mad / name) as tmp:
-        model.save_pretrained(tmp)
-    with atomic_path(paths.mad / "pred" / f"{name}_losses.csv") as tmp:
-        log.to_csv(tmp, index=False)
-    e_hat = predict_mad(model, bold["test"], semantic["test"] if variant == "full" else None)
-    save_npy(paths.mad / "pred" / f"{name}_latents.npy", e_hat)
-    save_npy(paths.mad / "pred" / f"{name}_blurry.npy", decode_latents(vae, torch.from_numpy(e_hat)))
-    if test_flows is not None:  # the flow readout baseline: a row of its own
-        moved = move_latents(e_hat.mean(axis=1), test_flows)
-        save_npy(paths.mad / "pred" / f"{subject}_flow_readout_latents.npy", moved)
-        save_npy(paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy", decode_latents(vae, torch.from_numpy(moved)))
-    return _summary(model, log, time.perf_counter() - start)
-
-
-def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
-    """``root/{name}-{key}``: a killed run resumes only with the same config, VAE and input files.
-
-    The key hashes ``cfg.mad`` (except the flow readout's keys, which do not touch training), the seed, the VAE's
-    weights and each input file's size and modification time; checkpoints of other keys for ``name`` are stale
-    and are removed.
-    """
-    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in inputs]
-    training = cfg.mad.model_dump(exclude={"flow_readout", "flow_block"})  # the readout never touches training
-    key = _sha1(json.dumps([training, cfg.seed, _vae_fingerprint(vae), stats]).encode())[:10]
-    for old in root.glob(f"{name}-*"):
-        if old.name != f"{name}-{key}" and is_main_process():
-            shutil.rmtree(old)
-    return root / f"{name}-{key}"
-
-
-def _vae_fingerprint(vae) -> str:
-    """SHA-1 of the VAE's architecture config (without bookkeeping keys such as ``_name_or_path``) and weights."""
-    config = {k: v for k, v in dict(vae.config).items() if not k.startswith("_")}
-    digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode())
-    for tensor in vae.state_dict().values():
-        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())  # float: bf16 has no numpy type
-    return digest.hexdigest()
-
-
-def _sha1(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
-
-
-def _train_semantic_path(cfg: Config, paths: RunPaths, subject: str) -> Path:
-    """Z(C_motion) for training: the true caption embedding, or SAD's prediction for the training clips."""
-    if cfg.mad.semantic_source == "true":
-        return paths.embeddings / "motion_train.npy"
-    return paths.sad / "pred" / f"{subject}_motion_refined_train.npy"
-
-
-def _test_semantic_path(paths: RunPaths, subject: str) -> Path:
-    """Ẑ(C_motion) of the test clips: always the SAD's prediction from the subject's fMRI."""
-    return paths.sad / "pred" / f"{subject}_motion_refined.npy"
-
-
-def _require(path: Path) -> None:
-    """One-line error naming the missing file and the stage that writes it."""
-    if path.exists():
-        return
-    if path.parent.name == "embeddings":
-        raise FileNotFoundError(f"{path}: missing; run `python -m semvideo embed --config ...` first")
-    hint = " (or set mad.semantic_source: true to train on the true captions)" if "_train" in path.name else ""
-    raise FileNotFoundError(f"{path}: missing; run `python -m semvideo train-sad --config ...` first{hint}")
-
-
-def _load_embedding(path: Path) -> np.ndarray:
-    """(N, T, D) float32 token embeddings."""
-    _require(path)
-    array = np.load(path)
-    if array.ndim != 3:
-        raise ValueError(f"{path}: expected (N, tokens, D) embeddings, got shape {array.shape}; rerun its stage")
-    return array.astype(np.float32, copy=False)
-
-
-def _check_rows(subject: str, bold: dict, semantic_train, semantic_test, latents: dict) -> None:
-    """Every input of a split must list the same clips (rows of clips.csv)."""
-    for split, semantic in (("train", semantic_train), ("test", semantic_test)):
-        counts = {"bold": len(bold[split]), "Z(C_motion)": len(semantic), "frames": len(latents[split])}
-        if len(set(counts.values())) != 1:
-            raise ValueError(f"{subject} {split}: row counts differ {counts}; rerun prepare, embed and train-sad "
-                             "on the same config")
-
-
-def _summary(model: MotionAdaptationDecoder, log: pd.DataFrame, seconds: float) -> dict:
-    last = log[log["epoch"] == log["epoch"].max()] if len(log) else log
-    return {"lambda_spat": model.lambda_spat.item(), "lambda_temp": model.lambda_temp.item(),
-            "n_parameters": sum(p.numel() for p in model.parameters()), "seconds": round(seconds, 1),
-            **{f"final_{k}": float(last[k].mean()) for k in ("loss", "l1", "contrastive") if k in last}}

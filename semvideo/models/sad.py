@@ -13,15 +13,14 @@ Eq. 4 writes Ẑ(C_L) where the target Z(C_L) is meant; the losses here compare 
 Two weightings are in the paper: §4 (λ_SoftCLIP = 0.1, λ_refine = 0.5) and appendix C.1 (λ_prior = 0.1,
 λ_SoftCLIP = 0.5). ``section4`` is the default: it is the main text's implementation paragraph, the one that
 the reported results cite; ``appendix_c`` is selectable in the config.
+
+This module holds the model, its losses and the train / predict functions on arrays and tensors. The stage that
+reads a run folder, trains every level's SADs and writes ``sad/`` (``train-sad``), and the readers of its results,
+are :mod:`semvideo.stages.sad`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import resource
-import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,27 +31,18 @@ from diffusers import ConfigMixin, DDIMScheduler, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from semvideo.config import LEVELS, Config
-from semvideo.data.prepared import PreparedData
-from semvideo.device import peak_memory, resolve_device, training_kwargs
-from semvideo.distributed import is_main_process, wait_for_everyone
-from semvideo.distributed import start as start_processes
-from semvideo.io import read_json, save_npy, write_json
-from semvideo.paths import RunPaths
-from semvideo.retrieval import chance_level, topk_accuracy
+from semvideo.config import Config
+from semvideo.device import training_kwargs
 from semvideo.train import cosine_schedule, fit
 
 __all__ = [
     "LOSS_WEIGHTS",
     "Refineformer",
     "SemanticAlignmentDecoder",
-    "loss_logs",
     "mixco",
     "mse_loss",
     "predict",
     "refine_loss",
-    "retrieval_table",
-    "run_sad",
     "sad_step",
     "soft_clip_loss",
     "train_sad",
@@ -384,198 +374,3 @@ def predict(model: SemanticAlignmentDecoder, bold: np.ndarray, subject: str, ste
             mlp.append(cond.float().cpu().numpy())
             refined.append(model.refine(cond, steps, generator).float().cpu().numpy())
     return np.concatenate(mlp), np.concatenate(refined)
-
-
-# ---------------------------------------------------------------------------------------------- stage
-
-
-def _new_model(cfg: Config, subjects: list[str], n_voxels: list[int],
-               targets: np.ndarray) -> SemanticAlignmentDecoder:
-    torch.manual_seed(cfg.seed)
-    s = cfg.sad
-    return SemanticAlignmentDecoder(
-        subjects=subjects, n_voxels=n_voxels, hidden_dim=s.hidden_dim, n_tokens=targets.shape[1],
-        embed_dim=targets.shape[2], dropout=s.dropout, prior_layers=s.prior_layers, prior_heads=s.prior_heads,
-        prior_head_dim=s.prior_head_dim, prior_timesteps=s.prior_timesteps, target_scale=float(targets.std()))
-
-
-def _trained(folder: Path, make, train, device: torch.device) -> SemanticAlignmentDecoder:
-    """Load ``folder`` if this run saved it already; otherwise ``make()`` a model, ``train`` it and save it
-    (atomically: a killed run never leaves a half-written folder; only the main process writes, the others
-    wait for it). The model comes back on ``device``."""
-    if (folder / "config.json").exists():
-        return SemanticAlignmentDecoder.from_pretrained(folder).to(device)
-    model = make()
-    train(model)
-    if is_main_process():
-        tmp = folder.with_name(f".{folder.name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        tmp.replace(folder)
-    wait_for_everyone()
-    return model.to(device)
-
-
-def _load_inputs(cfg: Config, level: str):
-    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
-    files = {split: paths.embeddings / f"{level}_{split}.npy" for split in ("train", "test")}
-    for f in files.values():
-        if not f.exists():
-            raise FileNotFoundError(f"{f}: no text targets; run `python -m semvideo embed --config ...` "
-                                    "first")
-    targets = {split: np.load(f) for split, f in files.items()}
-    bold = {s: {split: np.asarray(data.bold(s, split)) for split in ("train", "test")} for s in cfg.subjects}
-    for s in cfg.subjects:
-        for split in ("train", "test"):
-            if len(bold[s][split]) != len(targets[split]):
-                raise ValueError(f"{files[split]}: {len(targets[split])} rows but {s}'s bold_{split}.npy has "
-                                 f"{len(bold[s][split])}; rerun `embed` after `prepare`")
-    return targets, bold
-
-
-def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dict) -> dict:
-    """Train one level's SADs and predict the test clips; returns their retrieval accuracies.
-
-    ``variant`` = ``pretrain`` (one model on all subjects, then a fine-tune per subject, saved as
-    ``sad/{level}/`` and ``sad/{level}_{subject}/``) or ``single`` (one model per subject from scratch, for
-    pretrain + finetune epochs, saved as ``sad/{level}_{subject}_single/``).
-    """
-    root, sad, device = RunPaths.from_config(cfg).sad, cfg.sad, resolve_device(cfg)
-    main = is_main_process()
-
-    def train(subjects: list[str], name: str, epochs: int):
-        return lambda model: train_sad(model, cfg, [bold[s]["train"] for s in subjects], subjects,
-                                       targets["train"], root / "ckpt" / level / name, epochs,
-                                       f"SAD {level}/{name}")
-
-    def new(subjects: list[str]):
-        n_voxels = [bold[s]["train"].shape[1] for s in subjects]
-        return lambda: _new_model(cfg, subjects, n_voxels, targets["train"])
-
-    if variant == "pretrain":
-        _trained(root / level, new(cfg.subjects), train(cfg.subjects, "pretrain", sad.pretrain_epochs), device)
-    out, suffix = {}, "" if variant == "pretrain" else "_single"
-    for s in cfg.subjects:
-        folder = root / f"{level}_{s}{suffix}"
-        if variant == "pretrain":
-            model = _trained(folder, lambda: SemanticAlignmentDecoder.from_pretrained(root / level),
-                             train([s], folder.name, sad.finetune_epochs), device)
-        else:
-            epochs = sad.pretrain_epochs + sad.finetune_epochs
-            model = _trained(folder, new([s]), train([s], folder.name, epochs), device)
-        if not main:  # the main process predicts and writes; the others go on to the next training
-            continue
-        mlp, refined = predict(model, bold[s]["test"], s, sad.prior_sample_steps, cfg.seed)
-        for kind, pred in (("mlp", mlp), ("refined", refined)):
-            save_npy(root / "pred" / f"{s}_{level}_{kind}{suffix}.npy", pred.astype(np.float32))
-            acc = topk_accuracy(pred, targets["test"], ks=(1, 5))
-            out[f"{s}/{level}/{kind}/{variant}"] = {"top1": acc[1], "top5": acc[5]}
-        if level == "motion" and variant == "pretrain" and cfg.mad.semantic_source == "predicted":
-            # MAD trains on decoded rather than true Z(C_motion): predict the training clips too
-            _, refined_train = predict(model, bold[s]["train"], s, sad.prior_sample_steps, cfg.seed)
-            save_npy(root / "pred" / f"{s}_{level}_refined_train.npy", refined_train.astype(np.float32))
-    if main:
-        for f in (root / "ckpt" / level).rglob("epoch_*.pt"):  # the saved models supersede the checkpoints
-            f.unlink()
-    wait_for_everyone()
-    return out
-
-
-def _fingerprint(cfg: Config) -> dict:
-    """What the saved models depend on: the SAD config, seed, subjects, this code, and the input files."""
-    paths, here = RunPaths.from_config(cfg), Path(__file__).resolve()
-    inputs = [paths.embeddings / f"{level}_{split}.npy" for level in (*LEVELS, *cfg.sad.baseline_levels)
-              for split in ("train", "test")]
-    inputs += [paths.data / s / f"bold_{split}.npy" for s in cfg.subjects for split in ("train", "test")]
-    code = b"".join(f.read_bytes() for f in (here, here.parents[1] / "train.py"))
-    return {"sad": cfg.sad.model_dump(), "mad_semantic_source": cfg.mad.semantic_source, "seed": cfg.seed,
-            "subjects": cfg.subjects,
-            "code_sha256": hashlib.sha256(code).hexdigest(),
-            "inputs": {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in inputs if f.exists()}}
-
-
-def _start_or_resume(cfg: Config) -> None:
-    """Keep a previous run's models and checkpoints only if they were made from the same config, code and
-    inputs (a killed run resumes); otherwise clear ``sad/`` so that nothing stale is reused."""
-    root, fingerprint = RunPaths.from_config(cfg).sad, _fingerprint(cfg)
-    marker = root / "fingerprint.json"
-    if is_main_process() and not (marker.exists() and read_json(marker) == json.loads(json.dumps(fingerprint))):
-        shutil.rmtree(root, ignore_errors=True)
-        write_json(marker, fingerprint)
-    wait_for_everyone()
-
-
-def run_sad(cfg: Config) -> None:
-    """Stage ``train-sad``: train the SADs of every level (and of ``sad.baseline_levels``, e.g. the
-    single-caption baseline's ``blip``), predict Ẑ(C_L) for the test clips, summarise.
-
-    Writes ``sad/{level}/`` (pre-trained), ``sad/{level}_{subject}/`` (fine-tuned) and, for
-    ``sad.single_subject_levels``, ``sad/{level}_{subject}_single/`` (no pre-training); predictions
-    ``sad/pred/{subject}_{level}_{mlp|refined}[_single].npy`` float32 (N_test, 77, D) (with
-    ``mad.semantic_source: predicted`` also ``{subject}_motion_refined_train.npy`` for the training clips); loss logs
-    ``sad/ckpt/<model>/losses.csv``; and ``sad/pred/done.json`` with top-1/top-5 retrieval, chance levels,
-    training time and peak memory. A killed run resumes from its last epoch checkpoint (and reuses finished
-    models); a change of the SAD config, seed, subjects, code or inputs starts over.
-    """
-    device = resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
-    start_processes(device)  # under `accelerate launch`: join the other processes on this device's backend
-    _start_or_resume(cfg)
-    start, summary, usage = time.perf_counter(), {}, {"mixed_precision": training_kwargs(cfg)["mixed_precision"]}
-    n_test = None
-    with peak_memory(device, usage):
-        for level in (*LEVELS, *cfg.sad.baseline_levels):
-            targets, bold = _load_inputs(cfg, level)
-            n_test = len(targets["test"])
-            summary.update(_train_level(cfg, level, "pretrain", targets, bold))
-            if level in cfg.sad.single_subject_levels:
-                summary.update(_train_level(cfg, level, "single", targets, bold))
-    if not is_main_process():
-        return
-    write_json(RunPaths.from_config(cfg).sad / "pred" / "done.json", {
-        "retrieval": summary, "n_test": n_test,
-        "chance": {"top1": chance_level(n_test, 1), "top5": chance_level(n_test, 5)},
-        "seconds": round(time.perf_counter() - start, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "device": usage, "loss_weights": cfg.sad.loss_weights,
-        "lambda_softclip_refine": LOSS_WEIGHTS[cfg.sad.loss_weights]})
-
-
-# ---------------------------------------------------------------------------------------------- results
-
-
-def loss_logs(cfg: Config) -> pd.DataFrame:
-    """Every SAD training log of a run, stacked: columns ``model`` (e.g. ``anchor/pretrain``,
-    ``anchor/anchor_subject1``), ``epoch, step, lr, loss, mse, softclip, refine``."""
-    root = RunPaths.from_config(cfg).sad / "ckpt"
-    files = sorted(root.glob("*/*/losses.csv"))
-    if not files:
-        raise FileNotFoundError(f"{root}: no SAD loss logs; run `python -m semvideo train-sad --config ...` "
-                                "first")
-    return pd.concat([pd.read_csv(f).assign(model=f"{f.parent.parent.name}/{f.parent.name}") for f in files],
-                     ignore_index=True)
-
-
-def retrieval_table(cfg: Config, ks: tuple[int, ...] = (1, 5)) -> pd.DataFrame:
-    """Top-k retrieval of every saved prediction among all test clips' true embeddings.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (subject, level, output ∈ {mlp, refined}, training ∈ {pretrain+finetune, single-subject})
-        with ``top1, top5`` (fractions) and ``chance1, chance5``.
-    """
-    paths = RunPaths.from_config(cfg)
-    rows = []
-    for level in LEVELS:
-        true = np.load(paths.embeddings / f"{level}_test.npy")
-        for subject in cfg.subjects:
-            for suffix, training in (("", "pretrain+finetune"), ("_single", "single-subject")):
-                for kind in ("mlp", "refined"):
-                    path = paths.sad / "pred" / f"{subject}_{level}_{kind}{suffix}.npy"
-                    if not path.exists():
-                        continue
-                    acc = topk_accuracy(np.load(path), true, ks)
-                    rows.append({"subject": subject, "level": level, "output": kind, "training": training,
-                                 **{f"top{k}": acc[k] for k in ks},
-                                 **{f"chance{k}": chance_level(len(true), k) for k in ks}})
-    return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ rule train_sad:
     input:
         data=rules.prepare.output,
         embeddings=[f"{RESULTS}/embeddings/{level}_{split}.npy" for level in SAD_LEVELS for split in ("train", "test")],
-        lib=library("models/sad.py", "train.py", "retrieval.py"),
+        lib=library("stages/sad.py", "models/sad.py", "train.py", "retrieval.py"),
         cfg=CONFIG_PATH,
     output:
         done=f"{RESULTS}/sad/pred/done.json",
@@ -29,7 +29,7 @@ rule nb_03_sad:
     input:
         nb="notebooks/03_sad.py",
         done=rules.train_sad.output.done,
-        lib=library("models/sad.py", "retrieval.py", "viz.py"),
+        lib=library("stages/sad.py", "models/sad.py", "retrieval.py", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/03_sad.ipynb",

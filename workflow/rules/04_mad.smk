@@ -17,7 +17,7 @@ rule train_mad:
         motion=f"{RESULTS}/embeddings/motion_train.npy",
         sad=[f"{RESULTS}/sad/pred/{s}_motion_refined.npy" for s in CFG.subjects],
         vae=[] if CFG.priors.vae else f"{RESULTS}/priors/vae",
-        lib=library("models/mad.py", "models/flow.py", "models/priors.py", "train.py"),
+        lib=library("stages/mad.py", "models/mad.py", "models/flow.py", "models/priors.py", "train.py"),
         cfg=CONFIG_PATH,
     output:
         pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_VARIANTS

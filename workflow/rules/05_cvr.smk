@@ -37,7 +37,7 @@ rule train_priors:
 
 
 from semvideo.data.hcp import uses_hcp_layout
-from semvideo.models.cvr import recon_path, render_jobs
+from semvideo.stages.render import recon_path, render_jobs
 
 RECON = {job: str(recon_path(CFG, *job)) for job in render_jobs(CFG)}  # (method, subject) → recon/…/{subject}.npz
 
@@ -51,7 +51,7 @@ rule render:
         # the oracle ladder's true captions and true latents E(V) (cvr.ORACLE_VARIANTS)
         truth=[f"{RESULTS}/embeddings/{level}_test.npy" for level in ("anchor", "holi")],
         truth_latents=f"{RESULTS}/mad/latents_test.npy",
-        lib=library("models/cvr.py", "models/priors.py"),
+        lib=library("stages/render.py", "models/cvr.py", "models/priors.py"),
         cfg=CONFIG_PATH,
     output:
         recon=[RECON[("SemVideo", s)] for s in CFG.subjects],

@@ -2,14 +2,14 @@
 # in the HCP 7T layout).
 
 from semvideo.data.hcp import uses_hcp_layout
-from semvideo.metrics.evaluate import convention_subjects
-from semvideo.models.cvr import ablation_subjects
+from semvideo.stages.evaluate import convention_subjects
+from semvideo.stages.render import ablation_subjects
 
 
 rule train_judges:
     input:
         data=rules.prepare.output,
-        lib=library("metrics/judges.py"),
+        lib=library("stages/judges.py", "metrics/judges.py"),
         cfg=CONFIG_PATH,
     output:
         f"{RESULTS}/judges/summary.json",  # twin: also judges/accuracy.csv (per attribute, train and test)
@@ -26,7 +26,7 @@ rule evaluate:
         judges=rules.train_judges.output,
         recon=rules.render.output,
         flow_readout=rules.train_mad.output.flow_readout,  # the flow readout baseline's row (mad.flow_readout)
-        lib=library("metrics"),
+        lib=library("stages/evaluate.py", "metrics", "models/baselines.py"),
         cfg=CONFIG_PATH,
     output:
         scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
@@ -46,7 +46,7 @@ rule nb_06_metrics:
         nb="notebooks/06_metrics.py",
         scores=rules.evaluate.output.scores,
         conventions=rules.evaluate.output.conventions,
-        lib=library("metrics", "viz.py"),
+        lib=library("stages/evaluate.py", "metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/06_metrics.ipynb",

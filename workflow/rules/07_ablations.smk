@@ -8,7 +8,7 @@ rule nb_07_ablations:
         nb="notebooks/07_ablations.py",
         scores=rules.evaluate.output.scores,
         shuffle=rules.evaluate.output.shuffle,
-        lib=library("metrics", "models/cvr.py", "viz.py"),
+        lib=library("stages/render.py", "metrics", "models/cvr.py", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/07_ablations.ipynb",

@@ -14,8 +14,9 @@ rule nb_08_interpretability:
         # the claims table (last section) reads the tables of notebooks 01, 06 and 07 and the per-clip scores
         claims=[*rules.nb_01_preprocessing.output.figures, *rules.nb_06_metrics.output.figures,
                 *rules.nb_07_ablations.output.figures, *rules.evaluate.output.scores],
-        lib=library("interpret.py", "claims.py", "models/sad.py", "viz.py", "data/atlas.py", "data/prepared.py",
-                    "data/cifti.py", "data/synthetic/truth.py", "metrics/ladder.py", "metrics/ceiling.py"),
+        lib=library("interpret.py", "claims.py", "models/sad.py", "stages/render.py", "viz.py", "data/atlas.py",
+                    "data/prepared.py", "data/cifti.py", "data/synthetic/truth.py", "metrics/ladder.py",
+                    "metrics/ceiling.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/08_interpretability.ipynb",

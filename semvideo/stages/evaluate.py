@@ -1,0 +1,140 @@
+"""The ``evaluate`` stage (Table 1, paper §4.1): the ten metrics for every test clip, for SemVideo and baselines on
+the same split.
+
+``run_evaluation(cfg)`` writes ``results/<name>/metrics/{subject}_scores.csv``: one row per (method, test clip)
+with the ten per-clip scores (:func:`semvideo.metrics.evaluate.clip_scores`). Methods measured side by side:
+
+* ``SemVideo`` — the full render (``recon/{subject}.npz`` frames);
+* ``MAD blurry video`` — the VAE-decoded motion latents ê alone (MAD's own, eq. 12), before the render;
+* ``Flow readout baseline`` (when ``mad.flow_readout``) — ours, not the paper's: MAD's clip-mean latent moved along
+  the stimulus flow decoded from the BOLD (:mod:`semvideo.models.flow`);
+* ``Ridge latent decoder`` — the Nishimoto / Wen family (:func:`semvideo.models.baselines.ridge_reconstruction`):
+  ridge regression (scikit-learn ``RidgeCV``, α chosen by leave-one-out over a log grid) from the subject's voxels
+  to the VAE latents of each frame, decoded with the same VAE;
+* ``Single caption (BLIP-style)`` — the NeuroClips / Mind-Animator family (see
+  :data:`semvideo.models.cvr.RENDER_VARIANTS`);
+* for ``eval.ablation_subjects`` also Table 3's ablations (``w/o C_anchor``, ``w/o C_holi``, ``w/o C_motion``)
+  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`), and the oracle ladder: the renders
+  of :data:`semvideo.models.cvr.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
+  ceiling ``Oracle (a): VAE round trip`` (the VAE decoding of the true test clips' latents,
+  ``mad/latents_test.npy``).
+
+For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
+SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
+``eval.convention_subjects`` (default the first subject) it scores Table 1's methods under every named metric
+convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. The bootstrap
+p-values against SemVideo and the coloured tables are computed by notebooks 06 and 07 from these files.
+
+The metrics, the methods' names and the paper's reported values are :mod:`semvideo.metrics.evaluate`; this module
+reads the run folder (``recon/``, ``mad/``, ``judges/``, ``data/``) and writes ``metrics/``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from semvideo.config import Config
+from semvideo.data.prepared import PreparedData
+from semvideo.device import place, resolve_device
+from semvideo.io import atomic_path
+from semvideo.metrics.conventions import CONVENTIONS, convention_scores
+from semvideo.metrics.evaluate import (
+    FLOW_READOUT,
+    MISMATCHED,
+    SHUFFLE_METHODS,
+    TABLE1_METHODS,
+    clip_scores,
+    mismatched,
+)
+from semvideo.metrics.judges import load_judges
+from semvideo.metrics.stats import shuffle_test
+from semvideo.models.baselines import ridge_reconstruction
+from semvideo.models.cvr import ABLATION_VARIANTS, ORACLE_VARIANTS, VAE_ROUND_TRIP
+from semvideo.models.priors import decode_latents, load_vae
+from semvideo.paths import RunPaths
+from semvideo.stages.mad import target_latents
+from semvideo.stages.render import ablation_subjects, recon_path
+
+__all__ = ["convention_subjects", "run_evaluation", "write_conventions"]
+
+
+def convention_subjects(cfg: Config) -> list[str]:
+    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject; an empty
+    list scores none)."""
+    subjects = cfg.subjects[:1] if cfg.eval.convention_subjects is None else list(cfg.eval.convention_subjects)
+    unknown = sorted(set(subjects) - set(cfg.subjects))
+    if unknown:
+        raise ValueError(f"eval.convention_subjects names {unknown}, which are not in subjects {cfg.subjects}")
+    return subjects
+
+
+def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFrame, clip_ids, embed,
+                      threshold: float, n_clips: int | None = None) -> None:
+    """Table 1's methods scored under every convention → ``path`` (``{subject}_conventions.csv``: convention,
+    method, clip_id and :data:`~semvideo.metrics.conventions.CONVENTION_METRICS`), atomically. The VIFI gate
+    of CLIP-pcc uses each method's VIFI-scores from ``scores``; ``n_clips`` keeps the first n test clips."""
+    keep = slice(None, n_clips)
+    recons = {m: methods[m][keep] for m in TABLE1_METHODS}
+    vifi = {m: scores.loc[scores["method"] == m, "VIFI"].to_numpy()[keep] for m in recons}
+    table = convention_scores(truth[keep], recons, embed, vifi, tuple(CONVENTIONS), threshold)
+    table.insert(2, "clip_id", np.asarray(clip_ids)[table.pop("clip").to_numpy()])
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def run_evaluation(cfg: Config) -> None:
+    """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
+    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically."""
+    resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
+    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
+    # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
+    judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
+    latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
+    for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
+        full = _load_recon(recon_path(cfg, "SemVideo", subject))
+        methods = {"SemVideo": full["frames"],
+                   "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
+                   "MAD blurry video": full["blurry"],
+                   **_flow_readout(paths, subject),
+                   "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
+                                                                latents_train, np.asarray(data.bold(subject, "test")),
+                                                                vae),
+                   MISMATCHED: full["frames"][mismatched(len(clip_ids))]}
+        if subject in ablation_subjects(cfg):
+            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
+                                                                                       *ORACLE_VARIANTS)}
+            # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
+            methods[VAE_ROUND_TRIP] = decode_latents(vae, target_latents(vae, truth, paths.mad / "latents_test.npy"))
+        tables = []
+        for offset, (method, frames) in enumerate(methods.items()):
+            rng = np.random.default_rng([cfg.seed, number, offset])
+            tables.append(clip_scores(truth, frames, judges, cfg.eval, rng).assign(method=method, clip_id=clip_ids))
+        scores = pd.concat(tables, ignore_index=True)
+        with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
+            scores.to_csv(tmp, index=False)
+        if subject in convention_subjects(cfg):
+            write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
+                              judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
+        if subject in ablation_subjects(cfg):
+            shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
+                                     "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
+                                                       np.random.default_rng([cfg.seed, number, 99, k])),
+                                     "EPE": scores.loc[scores["method"] == m, "EPE"].to_numpy()})
+                       for k, m in enumerate(SHUFFLE_METHODS)]
+            with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
+                pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+
+
+def _flow_readout(paths, subject: str) -> dict[str, np.ndarray]:
+    """{:data:`FLOW_READOUT`: its blurry video} when ``mad.flow_readout`` wrote one for the subject, else {}."""
+    path = paths.mad / "pred" / f"{subject}_flow_readout_blurry.npy"
+    return {FLOW_READOUT: np.load(path)} if path.exists() else {}
+
+
+def _load_recon(path) -> np.lib.npyio.NpzFile:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no reconstructions; run `python -m semvideo render --config ...` first")
+    return np.load(path)
