@@ -26,7 +26,8 @@ rule evaluate:
         judges=rules.train_judges.output,
         recon=rules.render.output,
         flow_readout=rules.train_mad.output.flow_readout,  # the flow readout baseline's row (mad.flow_readout)
-        lib=library("stages/evaluate.py", "metrics", "models/baselines.py"),
+        lib=library("stages/evaluate.py", "stages/render.py", "stages/mad.py", "metrics", "models/baselines.py",
+                    "models/cvr.py", "models/flow.py", "models/priors.py"),
         cfg=CONFIG_PATH,
     output:
         scores=[f"{RESULTS}/metrics/{s}_scores.csv" for s in CFG.subjects],
