@@ -255,7 +255,9 @@ class CvrConfig(Section):
     """Conditional Video Render (paper §3.2, Fig. 3): DDIM sampling of the T2I and T2V stages."""
 
     num_inference_steps: int = Field(20, ge=1)  #: DDIM steps of a full schedule (strength runs a share)
-    guidance_scale: float = Field(3.0, ge=0)  #: classifier-free guidance; <= 1 switches it off
+    #: classifier-free guidance; <= 1 switches it off. 7.5 is diffusers' default for SD 1.5 and AnimateDiff (the real
+    #: configs); on the twin priors it also gives the most caption following (benchmarks/prior_guidance.py)
+    guidance_scale: float = Field(7.5, ge=0)
     anchor_strength: float = Field(0.6, ge=0, le=1)  #: img2img strength from the blurry first frame
     video_strength: float = Field(0.7, ge=0, le=1)  #: video-to-video strength from the blurry sequence
     keyframe_injection: bool = True  #: replace frame 1 of the video latent by the (noised) anchor latent

@@ -251,3 +251,34 @@ def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_pat
     assert (out / "following.csv").read_text() == (folder / "following.csv").read_text()
     assert (out / "samples.npz").exists()
     assert report["parameters"]["vae"] > 0  # the models were still loaded
+
+
+def test_remeasure_rewrites_the_shipped_measurement_with_the_configs_render_settings(tmp_path, monkeypatch):
+    """A change of render settings (here guidance 7.5) re-reads the shipped priors from their own folder; the
+    report keeps what pre-training wrote (note, seconds) and takes the new measurement."""
+    folder = tmp_path / "assets"
+    torch.manual_seed(0)
+    priors.build_vae(16, 4, 4, width=8).save_pretrained(folder / "vae")
+    unet = priors.build_t2i_unet(4, 4, 16, width=8, heads=2)
+    unet.save_pretrained(folder / "t2i")
+    priors.build_t2v_unet(unet).save_pretrained(folder / "t2v")
+    (folder / "report.json").write_text(json.dumps({"note": "made by hand", "seconds": {"t2i": 1.0},
+                                                    "follows_caption": {"t2i": {"colour": False}}}))
+    seen = {}
+
+    def evaluate(cfg, vae, t2i, t2v):
+        seen.update(guidance=cfg.cvr.guidance_scale, t2i=cfg.priors.t2i, t2v_class=type(t2v).__name__)
+        table = pd.DataFrame({"source": ["T2I samples"], "attribute": ["colour"], "accuracy": [0.9]})
+        samples = {"clip_id": np.arange(20).astype(str), "t2i": np.zeros((20, 4, 4, 3), np.uint8)}
+        return {"follows_caption": {"t2i": {"colour": True}}, "sampling": {"guidance_scale": 7.5}}, table, samples
+
+    monkeypatch.setattr(priors_stage, "evaluate_priors", evaluate)
+    cfg = Config(name="tw", paths={"results": str(tmp_path / "results")}, cvr={"guidance_scale": 7.5})
+    report = priors_stage.remeasure_shipped_priors(cfg, folder)
+    assert seen == {"guidance": 7.5, "t2i": str(folder / "t2i"), "t2v_class": "UNetMotionModel"}
+    on_disk = json.loads((folder / "report.json").read_text())
+    assert on_disk == report == {"note": "made by hand", "seconds": {"t2i": 1.0}, "sampling": {"guidance_scale": 7.5},
+                                 "follows_caption": {"t2i": {"colour": True}}}
+    assert pd.read_csv(folder / "following.csv")["accuracy"].tolist() == [0.9]
+    with np.load(folder / "samples.npz") as shipped:
+        assert shipped["t2i"].shape[0] == priors_stage.SHIPPED_SAMPLES

@@ -136,7 +136,9 @@ def read_samples(cfg: Config, samples: dict[str, np.ndarray]) -> tuple[dict, pd.
     sources = {REAL: samples["truth"], VAE: samples["vae"], T2I: samples["t2i"], T2V: samples["t2v"]}
     table = following_table(sources, runners, labels, motions, FOLLOWING_TARGETS)
     report = {"vae_test": reconstruction_quality(samples["truth"], samples["vae"]), "probe_clips": len(samples["clip_id"]),
-              "follows_caption": _follows(table), "meets_target": _meets(table)}
+              "follows_caption": _follows(table), "meets_target": _meets(table),
+              "sampling": {"num_inference_steps": cfg.cvr.num_inference_steps,
+                           "guidance_scale": cfg.cvr.guidance_scale}}
     return report, table
 
 
@@ -201,8 +203,9 @@ def run_priors(cfg: Config) -> None:
 
 #: What :func:`evaluate_priors` writes beside ``report.json`` (and what a shipped prior folder carries).
 EVALUATION_FILES = ("following.csv", "samples.npz")
-#: The keys of ``report.json`` that :func:`evaluate_priors` measures.
-EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption", "meets_target")
+#: The keys of ``report.json`` that :func:`evaluate_priors` measures (a shipped report must hold the first four;
+#: ``sampling`` — the DDIM steps and guidance the samples were drawn with — came later).
+EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption", "meets_target", "sampling")
 
 
 def evaluates_priors(cfg: Config) -> bool:
@@ -223,7 +226,7 @@ def _shipped_evaluation(sources: dict) -> tuple[Path, dict] | None:
     if not report_file.exists() or not all((folder / name).exists() for name in EVALUATION_FILES):
         return None
     shipped = json.loads(report_file.read_text())
-    if not all(key in shipped for key in EVALUATION_KEYS):
+    if not all(key in shipped for key in EVALUATION_KEYS[:4]):
         return None
     return folder, {key: shipped[key] for key in EVALUATION_KEYS if key in shipped}
 
@@ -248,6 +251,30 @@ def export_twin_priors(source: Path, dest: Path) -> None:
 
 #: Sample clips of each kind (truth, VAE, T2I, T2V) shipped with the priors for notebook 05's figure.
 SHIPPED_SAMPLES = 8
+
+
+def loading_priors_from(cfg: Config, folder: str | Path) -> Config:
+    """``cfg`` with its VAE, T2I and T2V loaded from one folder of priors (``vae/``, ``t2i/``, ``t2v/``)."""
+    folder = Path(folder)
+    return cfg.model_copy(update={"priors": cfg.priors.model_copy(update={
+        "vae": str(folder / "vae"), "t2i": str(folder / "t2i"), "motion_adapter": str(folder / "t2v")})})
+
+
+def remeasure_shipped_priors(cfg: Config, folder: str | Path) -> dict:
+    """Measure the priors shipped in ``folder`` again with ``cfg``'s render settings (DDIM steps, guidance) and
+    judges, and rewrite the folder's measurement: ``following.csv``, ``samples.npz`` (:data:`SHIPPED_SAMPLES`
+    clips) and the measured keys of ``report.json`` (:data:`EVALUATION_KEYS`). ``cfg`` is the priors' own world
+    (config/twin_priors.yaml) after its ``train-judges``. For when a render setting that the shipped measurement
+    depends on changes. Returns the new report."""
+    folder, cfg = Path(folder), loading_priors_from(cfg, folder)
+    evaluation, table, samples = evaluate_priors(cfg, load_vae(cfg), load_t2i(cfg), load_t2v(cfg))
+    report = json.loads((folder / "report.json").read_text()) | evaluation
+    with atomic_path(folder / "following.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(folder / "samples.npz") as tmp:
+        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
+    write_json(folder / "report.json", report)
+    return report
 
 
 def _pretraining_reports(sources: dict) -> dict:
