@@ -5,6 +5,8 @@ from semvideo.data.hcp import uses_hcp_layout
 from semvideo.stages.evaluate import convention_subjects
 from semvideo.stages.render import ablation_subjects
 
+TWIN_JUDGES = CFG.world == "twin" and not CFG.eval.image_judge  # the twin trains its own judges
+
 
 rule train_judges:
     input:
@@ -12,7 +14,9 @@ rule train_judges:
         lib=library("stages/judges.py", "metrics/judges.py"),
         cfg=CONFIG_PATH,
     output:
-        f"{RESULTS}/judges/summary.json",  # twin: also judges/accuracy.csv (per attribute, train and test)
+        summary=f"{RESULTS}/judges/summary.json",
+        # twin judges' accuracy per attribute on the training and test clips (notebook 06's "judges that can judge")
+        accuracy=[f"{RESULTS}/judges/accuracy.csv"] if TWIN_JUDGES else [],
     benchmark:
         f"{RESULTS}/benchmarks/train_judges.tsv"
     log:
@@ -47,6 +51,7 @@ rule nb_06_metrics:
         nb="notebooks/06_metrics.py",
         scores=rules.evaluate.output.scores,
         conventions=rules.evaluate.output.conventions,
+        judges=rules.train_judges.output.accuracy,
         lib=library("stages/evaluate.py", "metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:
@@ -55,8 +60,7 @@ rule nb_06_metrics:
                  for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")]
         + ([f"{FIGURES}/table1_conventions{ext}" for ext in (".csv", ".md")] if convention_subjects(CFG) else [])
         # the twin's judges against the 0.9 bar (real worlds use pretrained judges: no table)
-        + ([f"{FIGURES}/judge_accuracy{ext}" for ext in (".csv", ".md")]
-           if CFG.world == "twin" and not CFG.eval.image_judge else []),
+        + ([f"{FIGURES}/judge_accuracy{ext}" for ext in (".csv", ".md")] if TWIN_JUDGES else []),
     benchmark:
         f"{RESULTS}/benchmarks/nb_06_metrics.tsv"
     log:
