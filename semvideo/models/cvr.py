@@ -48,7 +48,7 @@ from semvideo.models import priors as priors_lib
 
 __all__ = ["ABLATION_VARIANTS", "ORACLE_LADDER", "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP",
            "RenderVariant", "SemVideoPipeline", "SemVideoPipelineOutput", "load_pipeline", "render_kwargs",
-           "render_variant", "true_level"]
+           "render_variant", "true_level", "true_source"]
 
 Generator = torch.Generator | list[torch.Generator] | None
 
@@ -290,6 +290,12 @@ def true_level(level: str) -> str:
     return f"{_TRUE_PREFIX}{level}"
 
 
+def true_source(level: str) -> str | None:
+    """The caption level whose true embedding a ``RenderVariant`` level names (``"true:anchor"`` → ``"anchor"``, the
+    inverse of :func:`true_level`), or None for a level decoded by SAD."""
+    return level.removeprefix(_TRUE_PREFIX) if level.startswith(_TRUE_PREFIX) else None
+
+
 @dataclass(frozen=True)
 class RenderVariant:
     """What feeds the render of one method: a motion-latent source and the embeddings that condition each stage.
@@ -311,7 +317,7 @@ class RenderVariant:
     def uses_truth(self) -> bool:
         """Whether any input is the truth rather than decoded from fMRI (an oracle)."""
         levels = (self.anchor_level or "", self.holi_level or "")
-        return self.mad == TRUTH or any(level.startswith(_TRUE_PREFIX) for level in levels)
+        return self.mad == TRUTH or any(true_source(level) for level in levels)
 
 
 #: Table 1's render-based rows (every subject) and Table 3 / Fig. 5's ablations (``eval.ablation_subjects``).

@@ -20,7 +20,6 @@ from semvideo.device import peak_memory, resolve_device
 from semvideo.io import atomic_path, write_json
 from semvideo.models import priors as priors_lib
 from semvideo.models.cvr import (
-    _TRUE_PREFIX,
     ABLATION_VARIANTS,
     ORACLE_VARIANTS,
     RENDER_VARIANTS,
@@ -31,6 +30,7 @@ from semvideo.models.cvr import (
     load_pipeline,
     render_kwargs,
     render_variant,
+    true_source,
 )
 from semvideo.paths import RunPaths
 
@@ -144,6 +144,6 @@ def _embedding_file(paths, subject: str, level: str | None):
     """(file, stage that writes it) of a variant's text condition: SAD's Ẑ, or the true captions' Z(C)."""
     if level is None:
         return None, None
-    if level.startswith(_TRUE_PREFIX):
-        return paths.embeddings / f"{level.removeprefix(_TRUE_PREFIX)}_test.npy", "embed"
+    if true_source(level):
+        return paths.embeddings / f"{true_source(level)}_test.npy", "embed"
     return paths.sad / "pred" / f"{subject}_{level}_refined.npy", "train-sad"
