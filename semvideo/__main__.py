@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from semvideo.config import Config, ConfigError, check_model_sources, load_config
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     apply_torch_threads(cfg)
+    exit_on_sigterm()
     module_name, function_name = COMMANDS[args.command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
     record = {"command": args.command}
@@ -67,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_json(cfg.results_dir / "benchmarks" / f"{args.command}_device.json", record)
     return 0
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (a scheduler's cancel, torchrun stopping its workers, Snakemake on Ctrl-C) into ``SystemExit``,
+    so the stage unwinds like on an error: atomic writes in progress remove their temporary files and nothing
+    half-written is left beside the checkpoints a rerun resumes from."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def apply_torch_threads(cfg: Config) -> None:

@@ -1,5 +1,9 @@
 """Atomic writes: the target appears whole or not at all, and a failure leaves nothing behind."""
 
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -48,3 +52,20 @@ def test_read_json_errors_name_the_file(tmp_path):
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(ValueError, match="bad.json"):
         read_json(tmp_path / "bad.json")
+
+
+def test_sigterm_during_an_atomic_write_leaves_no_temp_and_exit_code_143(tmp_path):
+    """What the CLI installs (semvideo.__main__.exit_on_sigterm): a cancelled stage unwinds its writes."""
+    script = (
+        "import os, signal, sys, time\n"
+        "from semvideo.__main__ import exit_on_sigterm\n"
+        "from semvideo.io import atomic_path\n"
+        "exit_on_sigterm()\n"
+        f"with atomic_path({str(tmp_path / 'losses.csv')!r}) as tmp:\n"
+        "    tmp.write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=False, timeout=60, capture_output=True, text=True)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert list(tmp_path.iterdir()) == []

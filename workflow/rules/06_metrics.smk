@@ -27,7 +27,7 @@ rule train_judges:
 
 rule evaluate:
     input:
-        judges=rules.train_judges.output,
+        judges=rules.train_judges.output.summary,  # the judges' models; not their accuracy report
         recon=rules.render.output,
         flow_readout=rules.train_mad.output.flow_readout,  # the flow readout baseline's row (mad.flow_readout)
         lib=library("stages/evaluate.py", "stages/render.py", "stages/mad.py", "metrics", "models/baselines.py",
