@@ -133,7 +133,7 @@ readout_blurry = {s: np.load(paths.mad / "pred" / f"{s}_flow_readout_blurry.npy"
 
 subject = cfg.subjects[0]
 examples = np.linspace(0, len(truth) - 1, 4).astype(int)
-rows = {"truth": truth, "MAD": blurry[subject]["full"], "MAD w/o C_motion": blurry[subject]["nosem"],
+rows = {"truth": truth, "MAD": blurry[subject]["full"], "MAD w/o C_motion": blurry[subject]["wo_motion"],
         **({FLOW_READOUT: readout_blurry[subject]} if subject in readout_blurry else {}),
         "VAE ceiling": ceiling, "mean frame": baseline}
 fig, axes = plt.subplots(len(rows), len(examples), figsize=(3.2 * len(examples), 1.0 * len(rows)))
@@ -150,7 +150,7 @@ save_figure(fig, cfg.figures_dir, "mad_blurry_examples")
 # notebooks. Higher SSIM and lower EPE are better.
 
 # %%
-methods = {s: {"MAD": blurry[s]["full"], "MAD w/o C_motion": blurry[s]["nosem"],
+methods = {s: {"MAD": blurry[s]["full"], "MAD w/o C_motion": blurry[s]["wo_motion"],
                **({FLOW_READOUT: readout_blurry[s]} if s in readout_blurry else {}),
                "VAE ceiling": ceiling, "mean frame": baseline} for s in cfg.subjects}
 scores = pd.concat([pd.DataFrame({"subject": s, "method": m, "clip_id": clip_ids, "ssim": ssim(truth, video),

@@ -166,7 +166,7 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
     g = torch.Generator().manual_seed(0)
     (root / "mad" / "pred").mkdir(parents=True)
     (root / "sad" / "pred").mkdir(parents=True)
-    for suffix in ("", "_nosem"):
+    for suffix in ("", "_wo_motion"):
         np.save(root / "mad" / "pred" / f"subject1{suffix}_latents.npy",
                 torch.randn(n_test, N_FRAMES, 4, 8, 8, generator=g).numpy())
     for level in ("anchor", "holi", "blip"):

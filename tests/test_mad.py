@@ -131,10 +131,10 @@ def test_output_shape_and_lambdas_receive_gradients():
 
 
 def test_without_semantics_the_caption_is_ignored():
-    full, nosem = tiny_model(), tiny_model(use_semantic=False)
-    assert nosem.cross is None and not any("cross" in name for name, _ in nosem.named_parameters())
+    full, wo_motion = tiny_model(), tiny_model(use_semantic=False)
+    assert wo_motion.cross is None and not any("cross" in name for name, _ in wo_motion.named_parameters())
     x = torch.randn(3, 10)
-    torch.testing.assert_close(nosem(x, torch.randn(3, 7, 6)), nosem(x, None))
+    torch.testing.assert_close(wo_motion(x, torch.randn(3, 7, 6)), wo_motion(x, None))
     assert not torch.allclose(full(x, torch.randn(3, 7, 6)), full(x, torch.randn(3, 7, 6)))
     with pytest.raises(ValueError, match="use_semantic=True"):
         full(x, None)
@@ -313,7 +313,7 @@ def test_run_mad_writes_the_contract(tmp_path, flow_readout):
     fake_run(cfg)
     run_mad(cfg)
     mad = cfg.results_dir / "mad"
-    for suffix in ("", "_nosem"):
+    for suffix in ("", "_wo_motion"):
         latents = np.load(mad / "pred" / f"subject1{suffix}_latents.npy")
         blurry = np.load(mad / "pred" / f"subject1{suffix}_blurry.npy")
         assert latents.shape == (4, 3, 4, 4, 4) and latents.dtype == np.float32
@@ -331,10 +331,10 @@ def test_run_mad_writes_the_contract(tmp_path, flow_readout):
             assert np.load(mad / "pred" / "subject1_flow_readout_blurry.npy").shape == blurry.shape
     for kind in ("latents", "blurry"):  # one readout per subject (from the full MAD), only when asked for
         assert (mad / "pred" / f"subject1_flow_readout_{kind}.npy").exists() == flow_readout
-        assert not (mad / "pred" / f"subject1_nosem_flow_readout_{kind}.npy").exists()
+        assert not (mad / "pred" / f"subject1_wo_motion_flow_readout_{kind}.npy").exists()
     assert np.load(mad / "latents_train.npy").shape == (8, 3, 4, 4, 4)
     summary = json.loads((mad / "pred" / "done.json").read_text())
-    assert set(summary["subjects"]["subject1"]) == {"full", "nosem"}
+    assert set(summary["subjects"]["subject1"]) == {"full", "wo_motion"}
     assert ("subject1" in summary.get("flow_readout", {})) == flow_readout
     assert summary["subjects"]["subject1"]["full"]["lambda_spat"] != 1.0  # λ were trained
     assert (mad / "pred" / "subject1_flow_readout.csv").exists() == flow_readout

@@ -115,7 +115,7 @@ def test_two_processes_train_sad_and_mad_write_once_and_resume(world):
     mad_lines = _fit_lines(first.stderr, "MAD subject1")
     assert sorted(mad_lines) == [
         ("1/2", "epochs 0–1"), ("2/2", "epochs 0–1")], mad_lines
-    for suffix in ("", "_nosem"):
+    for suffix in ("", "_wo_motion"):
         model = MotionAdaptationDecoder.from_pretrained(paths.mad / f"subject1{suffix}")
         assert np.load(paths.mad / "pred" / f"subject1{suffix}_latents.npy").shape[2:] == (4, 8, 8)
         assert model.config.n_voxels > 0

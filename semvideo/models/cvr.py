@@ -300,7 +300,7 @@ def true_source(level: str) -> str | None:
 class RenderVariant:
     """What feeds the render of one method: a motion-latent source and the embeddings that condition each stage.
 
-    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_nosem"`` without C_motion), :data:`TRUTH` for
+    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_wo_motion"`` without C_motion), :data:`TRUTH` for
     the true video's latents E(V) (the oracle ladder), or None for no motion latents (both stages then generate
     from noise, strength 1). ``anchor_level`` / ``holi_level``: the SAD level whose Ẑ conditions the T2I / T2V
     stage, ``true_level(level)`` (``"true:anchor"``) for that level's true caption embedding, or None for the
@@ -328,13 +328,13 @@ class RenderVariant:
 #: BLIP-style caption decoded by its own SAD, with the MAD that sees no motion caption.
 RENDER_VARIANTS = {
     "SemVideo": RenderVariant(""),
-    "Single caption (BLIP-style)": RenderVariant("single_caption", mad="_nosem", anchor_level="blip",
+    "Single caption (BLIP-style)": RenderVariant("single_caption", mad="_wo_motion", anchor_level="blip",
                                                  holi_level="blip"),
 }
 ABLATION_VARIANTS = {
     "w/o C_anchor": RenderVariant("wo_anchor", anchor_level=None),
     "w/o C_holi": RenderVariant("wo_holi", holi_level=None),
-    "w/o C_motion": RenderVariant("wo_motion", mad="_nosem"),
+    "w/o C_motion": RenderVariant("wo_motion", mad="_wo_motion"),
     "w/o MAD": RenderVariant("wo_mad", mad=None),
 }
 _TRUE_CAPTIONS = {"anchor_level": true_level("anchor"), "holi_level": true_level("holi")}

@@ -63,9 +63,10 @@ __all__ = [
     "train_mad",
 ]
 
-#: The trained variants: the full MAD and the "w/o C_motion" ablation (no semantic cross-attention); the
-#: value is the file-name suffix of its artefacts under ``mad/``.
-VARIANTS = {"full": "", "nosem": "_nosem"}
+#: The trained variants: the full MAD and the "w/o C_motion" ablation (``use_semantic=False``: no cross-attention
+#: to Ẑ(C_motion)), named ``wo_motion`` in code, file names and the render's variants and "w/o C_motion" in tables;
+#: the value is the file-name suffix of its artefacts under ``mad/``.
+VARIANTS = {"full": "", "wo_motion": "_wo_motion"}
 
 
 class SpatialAttention(nn.Module):

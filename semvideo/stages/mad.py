@@ -61,7 +61,7 @@ def run_mad(cfg: Config) -> None:
     VAE (``priors.vae`` or ``priors/vae``). Writes under ``mad/``::
 
         latents_{train,test}.npy           E(V) of the true frames (cache)
-        {subject}{suffix}/                 save_pretrained folder (suffix "" full, "_nosem" w/o C_motion)
+        {subject}{suffix}/                 save_pretrained folder (suffix "" full, "_wo_motion" w/o C_motion)
         ckpt/{subject}{suffix}-{key}/      per-epoch checkpoints (resume; key = fingerprint of the inputs)
         pred/{subject}{suffix}_losses.csv  one row per optimiser step: epoch, step, lr, loss, l1, contrastive
         pred/{subject}{suffix}_latents.npy float32 (N_test, n, C, h, w): ê (what the render starts from)

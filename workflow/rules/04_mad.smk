@@ -6,7 +6,9 @@
 # Checkpoints and loss logs (mad/ckpt/) are deliberately not declared outputs: Snakemake deletes declared
 # outputs before it reruns a job, and the checkpoints are what lets a killed run resume.
 
-MAD_VARIANTS = ("", "_nosem")  # the full MAD and the "w/o C_motion" ablation (semvideo.models.mad.VARIANTS)
+from semvideo.models import mad as mad_model
+
+MAD_VARIANTS = tuple(mad_model.VARIANTS.values())  # file suffixes of the full MAD and the "w/o C_motion" ablation
 FLOW_READOUT_FILES = [f"{RESULTS}/mad/pred/{s}_flow_readout{kind}" for s in CFG.subjects
                       for kind in ("_latents.npy", "_blurry.npy", ".csv")] if CFG.mad.flow_readout else []
 
