@@ -22,7 +22,10 @@ to ``ckpt_dir/losses.csv`` after every epoch.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +35,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from semvideo.distributed import prepare
+from semvideo.distributed import is_main_process, prepare
 from semvideo.io import atomic_path
 
 __all__ = [
@@ -40,7 +43,9 @@ __all__ = [
     "StepFn",
     "constant_schedule",
     "cosine_schedule",
+    "file_stats",
     "fit",
+    "keyed_checkpoint_dir",
     "latest_checkpoint",
     "one_cycle_schedule",
 ]
@@ -74,6 +79,23 @@ def one_cycle_schedule(step: int, total: int, pct_start: float = 0.3, div: float
 def constant_schedule(step: int, total: int) -> float:
     """A constant learning rate."""
     return 1.0
+
+
+def keyed_checkpoint_dir(root: str | Path, name: str, *parts) -> Path:
+    """``root/{name}-{key}``, the key a hash of ``parts`` (JSON-able settings, fingerprints, file stats): a killed
+    run resumes only from checkpoints of the same inputs. Folders of other keys for ``name`` are stale and are
+    removed (by the main process)."""
+    key = hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    if is_main_process():
+        for old in Path(root).glob(f"{name}-*"):
+            if old.name != f"{name}-{key}":
+                shutil.rmtree(old)
+    return Path(root) / f"{name}-{key}"
+
+
+def file_stats(*files: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime ns) of each file: a cheap fingerprint of inputs for :func:`keyed_checkpoint_dir`."""
+    return [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
 
 
 def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:

@@ -291,3 +291,13 @@ def test_load_judges_real_world_needs_ids(tmp_path):
     no_clip = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"clip_model": None})})
     with pytest.raises(ValueError, match="needs pretrained judges: set eval.clip_model"):
         load_judges(no_clip)
+
+
+def test_a_second_training_with_the_same_checkpoints_reloads_instead_of_repeating(tmp_path):
+    labels = np.array([[0, 0], [1, 1], [2, 2], [0, 2]] * 4)
+    clips = _solid_clips(labels, t=3)
+    first, again = _tiny_judge(n_frames=3), _tiny_judge(n_frames=3)
+    losses = train_twin_judge(first, clips, labels, epochs=2, batch_size=8, lr=1e-2, seed=3, ckpt_dir=tmp_path)
+    assert (tmp_path / "epoch_0001.pt").exists() and len(losses) == 2
+    assert train_twin_judge(again, clips, labels, epochs=2, batch_size=8, lr=1e-2, seed=3, ckpt_dir=tmp_path) == losses
+    np.testing.assert_array_equal(TwinJudgeRunner(again)(clips), TwinJudgeRunner(first)(clips))

@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from semvideo.train import constant_schedule, cosine_schedule, fit, latest_checkpoint, one_cycle_schedule
+from semvideo.train import (
+    constant_schedule,
+    cosine_schedule,
+    file_stats,
+    fit,
+    keyed_checkpoint_dir,
+    latest_checkpoint,
+    one_cycle_schedule,
+)
 
 
 def _problem(n=40, seed=0):
@@ -100,3 +108,16 @@ def test_schedules_match_torch():
         opt.step()
         ref.step()
     assert one_cycle_schedule(14, total) == 1.0 and one_cycle_schedule(total - 1, total) == pytest.approx(4e-6)
+
+
+def test_keyed_checkpoint_dir_keeps_one_key_per_name(tmp_path):
+    inputs = tmp_path / "x.npy"
+    inputs.write_bytes(b"1")
+    first = keyed_checkpoint_dir(tmp_path / "ckpt", "judge", {"lr": 1e-3}, file_stats(inputs))
+    first.mkdir(parents=True)
+    assert keyed_checkpoint_dir(tmp_path / "ckpt", "judge", {"lr": 1e-3}, file_stats(inputs)) == first
+    (tmp_path / "ckpt" / "other-0123456789").mkdir()
+    inputs.write_bytes(b"22")  # the input changed: a new key, and the old checkpoints of "judge" are gone
+    second = keyed_checkpoint_dir(tmp_path / "ckpt", "judge", {"lr": 1e-3}, file_stats(inputs))
+    assert second != first and not first.exists() and (tmp_path / "ckpt" / "other-0123456789").exists()
+    assert keyed_checkpoint_dir(tmp_path / "ckpt", "judge", {"lr": 1e-2}, file_stats(inputs)) != second

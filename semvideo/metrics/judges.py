@@ -25,7 +25,10 @@ This module holds the judges, their training and accuracy functions and their lo
 from __future__ import annotations
 
 import json
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +38,11 @@ import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
-from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.video import resize_frames
 from semvideo.paths import RunPaths
+from semvideo.train import fit, one_cycle_schedule
 
 __all__ = [
     "ClipEmbedder",
@@ -332,13 +335,15 @@ AUGMENT = {"image": {"shift": 0.1, "zoom": 0.1, "rotate": 30.0, "flip": True},
 
 
 def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int,
-                     lr: float, seed: int, augmentation: bool = True, colour_swap: float = 0.5) -> list[float]:
-    """Train a twin judge with the summed cross-entropy of its heads (AdamW, one-cycle LR), in place.
+                     lr: float, seed: int, augmentation: bool = True, colour_swap: float = 0.5,
+                     ckpt_dir: str | Path | None = None) -> list[float]:
+    """Train a twin judge with the summed cross-entropy of its heads (:func:`semvideo.train.fit`: AdamW,
+    one-cycle LR), in place.
 
     Parameters
     ----------
     frames : uint8 (N, T, H, W, 3) training clips; an image judge (n_frames = 1) learns from one random
-        frame of every clip per epoch, a video judge from all T frames
+        frame of every clip in each batch, a video judge from all T frames
     labels : int64 (N, n_heads) attribute labels
     epochs, batch_size, lr : optimisation settings
     seed : seeds the batch order, the frame picks and the augmentation (seed torch before building the model
@@ -346,46 +351,41 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
     augmentation : random :data:`AUGMENT` geometry of the judge's kind on every batch
     colour_swap : share of each batch whose colours are swapped (:func:`swap_colours`); on those, only the
         :data:`COLOUR_FREE` heads are trained
+    ckpt_dir : per-epoch checkpoints and ``losses.csv`` (a killed run resumes there); None trains in a
+        temporary folder
 
     Returns
     -------
     Mean training loss of each epoch.
     """
-    kind = "image" if model.config.n_frames == 1 else "video"
     pixels = _pixels_uint8(frames, model.config.image_size)  # (N, T, 3, S, S) uint8, resized once
-    targets = torch.from_numpy(labels)
-    free = torch.tensor([name in COLOUR_FREE for name in model.config.head_names])
-    generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * -(-len(pixels) // batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
-    model.train()
-    losses = []
-    for _ in tqdm(range(epochs), desc=f"{kind} judge", leave=False):
-        order = torch.randperm(len(pixels), generator=generator)
-        if model.config.n_frames == 1:  # one random frame of each clip this epoch
-            pick = torch.randint(0, pixels.shape[1], (len(pixels),), generator=generator)
-            epoch_pixels = pixels[torch.arange(len(pixels)), pick].unsqueeze(1)
-        else:
-            epoch_pixels = pixels
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            x = epoch_pixels[batch].float().div(127.5).sub(1.0)
-            if augmentation:
-                x = augment(x, generator, **AUGMENT[kind])
-            x, swapped = swap_colours(x, generator, colour_swap)
-            weight = (free[None, :] | ~swapped[:, None]).float()  # (B, n_heads): which losses count
-            loss = sum((F.cross_entropy(logits, targets[batch, j], reduction="none") * weight[:, j]).sum()
-                       / weight[:, j].sum().clamp(min=1.0) for j, logits in enumerate(model(x)))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += loss.item() * len(batch)
-        losses.append(total / len(order))
-    model.eval()
-    return losses
+    step = partial(_judge_step, augmentation=augmentation, colour_swap=colour_swap,
+                   free=torch.tensor([name in COLOUR_FREE for name in model.config.head_names]))
+    kind = "image" if model.config.n_frames == 1 else "video"
+    with ExitStack() as stack:
+        folder = ckpt_dir if ckpt_dir is not None else stack.enter_context(tempfile.TemporaryDirectory())
+        log = fit(model, step, (pixels, torch.from_numpy(labels)), ckpt_dir=folder, epochs=epochs,
+                  batch_size=batch_size, lr=lr, schedule=one_cycle_schedule, seed=seed, weight_decay=1e-4,
+                  grad_clip=None, desc=f"{kind} judge")
+    return log.groupby("epoch")["loss"].mean().round(6).tolist()
+
+
+def _judge_step(model: TwinJudge, batch: tuple[torch.Tensor, torch.Tensor], generator: torch.Generator,
+                augmentation: bool, colour_swap: float, free: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One batch of :func:`train_twin_judge`: uint8 clips (B, T, 3, S, S) and labels (B, n_heads) → summed
+    cross-entropy of the heads, each averaged over the clips whose labels it may learn from."""
+    pixels, targets = batch
+    if model.config.n_frames == 1:  # one random frame of each clip
+        pick = torch.randint(0, pixels.shape[1], (len(pixels),), generator=generator)
+        pixels = pixels[torch.arange(len(pixels)), pick].unsqueeze(1)
+    x = pixels.float().div(127.5).sub(1.0)
+    if augmentation:
+        x = augment(x, generator, **AUGMENT["image" if model.config.n_frames == 1 else "video"])
+    x, swapped = swap_colours(x, generator, colour_swap)
+    weight = (free[None, :] | ~swapped[:, None]).float()  # (B, n_heads): which losses count
+    loss = sum((F.cross_entropy(logits, targets[:, j], reduction="none") * weight[:, j]).sum()
+               / weight[:, j].sum().clamp(min=1.0) for j, logits in enumerate(model(x)))
+    return {"loss": loss}
 
 
 def swap_colours(x: torch.Tensor, generator: torch.Generator, fraction: float) -> tuple[torch.Tensor, torch.Tensor]:

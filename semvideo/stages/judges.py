@@ -9,6 +9,7 @@ loaders of trained and pretrained judges) are :mod:`semvideo.metrics.judges`; th
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from semvideo.metrics.judges import (
     train_twin_judge,
 )
 from semvideo.paths import RunPaths
+from semvideo.train import file_stats, keyed_checkpoint_dir
 
 __all__ = ["run_judges"]
 
@@ -63,7 +65,8 @@ def run_judges(cfg: Config) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         losses = train_twin_judge(model, data.frames("train"), labels["train"], epochs,
                                   cfg.eval.judge_batch_size, cfg.eval.judge_lr, cfg.seed,
-                                  cfg.eval.judge_augmentation, cfg.eval.judge_colour_swap)
+                                  cfg.eval.judge_augmentation, cfg.eval.judge_colour_swap,
+                                  ckpt_dir=_checkpoint_dir(paths, kind, model, cfg))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         with atomic_dir(paths.judges / kind) as tmp:
             model.save_pretrained(tmp)
@@ -75,6 +78,14 @@ def run_judges(cfg: Config) -> None:
                          "test": evaluate_judge(runner, np.asarray(data.frames("test")), labels["test"])}
     write_json(paths.judges / "summary.json", summary)
     write_text(paths.judges / "accuracy.csv", pd.concat(tables, ignore_index=True).to_csv(index=False))
+
+
+def _checkpoint_dir(paths: RunPaths, kind: str, model: TwinJudge, cfg: Config) -> Path:
+    """``judges/ckpt/{kind}-{key}``: a killed ``train-judges`` resumes only with the same judge, settings and
+    prepared clips."""
+    settings = {k: v for k, v in cfg.eval.model_dump().items() if "judge" in k}
+    return keyed_checkpoint_dir(paths.judges / "ckpt", kind, dict(model.config), settings, cfg.seed,
+                                file_stats(*sorted(paths.data.glob("frames_*.npy")), paths.data / "clips.csv"))
 
 
 def _check_enough_classes(model: TwinJudge, cfg: Config) -> None:

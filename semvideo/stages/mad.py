@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
 from semvideo.models.mad import VARIANTS, MotionAdaptationDecoder, build_mad, predict_mad, train_mad
 from semvideo.models.priors import decode_latents, encode_frames, load_vae
 from semvideo.paths import RunPaths
+from semvideo.train import file_stats, keyed_checkpoint_dir
 
 __all__ = ["run_mad", "target_latents"]
 
@@ -151,19 +151,10 @@ def _train_variant(cfg: Config, paths: RunPaths, data: PreparedData, vae, subjec
 
 
 def _checkpoint_dir(root: Path, name: str, cfg: Config, vae, *inputs: Path) -> Path:
-    """``root/{name}-{key}``: a killed run resumes only with the same config, VAE and input files.
-
-    The key hashes ``cfg.mad`` (except the flow readout's keys, which do not touch training), the seed, the VAE's
-    weights and each input file's size and modification time; checkpoints of other keys for ``name`` are stale
-    and are removed.
-    """
-    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in inputs]
+    """``root/{name}-{key}`` (:func:`keyed_checkpoint_dir`): a killed run resumes only with the same ``cfg.mad``
+    (except the flow readout's keys, which do not touch training), seed, VAE weights and input files."""
     training = cfg.mad.model_dump(exclude={"flow_readout", "flow_block"})  # the readout never touches training
-    key = _sha1(json.dumps([training, cfg.seed, _vae_fingerprint(vae), stats]).encode())[:10]
-    for old in root.glob(f"{name}-*"):
-        if old.name != f"{name}-{key}" and is_main_process():
-            shutil.rmtree(old)
-    return root / f"{name}-{key}"
+    return keyed_checkpoint_dir(root, name, training, cfg.seed, _vae_fingerprint(vae), file_stats(*inputs))
 
 
 def _vae_fingerprint(vae) -> str:
@@ -173,10 +164,6 @@ def _vae_fingerprint(vae) -> str:
     for tensor in vae.state_dict().values():
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())  # float: bf16 has no numpy type
     return digest.hexdigest()
-
-
-def _sha1(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def _train_semantic_path(cfg: Config, paths: RunPaths, subject: str) -> Path:
