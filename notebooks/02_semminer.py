@@ -45,10 +45,15 @@ from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.embed import load_embeddings, make_embedder
 from semvideo.semminer import CAPTION_LEVELS, load_captions
-from semvideo.semminer.plots import CAPTION_NAMES, caption_examples_figure, caption_length_figure
 from semvideo.semminer.prompts import PROMPTS, prompt_hash
 from semvideo.semminer.stats import similarity_table, token_table
-from semvideo.viz import save_figure, save_table
+from semvideo.viz import (
+    CAPTION_NAMES,
+    caption_examples_figure,
+    caption_length_figure,
+    save_figure,
+    save_table,
+)
 
 cfg = load_config(config_path)
 data = PreparedData.from_config(cfg)

@@ -54,7 +54,7 @@ import seaborn as sns
 
 from semvideo.config import load_config
 from semvideo.data.hcp import uses_hcp_layout
-from semvideo.metrics import bootstrap_table, n_way_chance, plot_significance_table
+from semvideo.metrics import bootstrap_table, n_way_chance
 from semvideo.metrics.evaluate import (
     FLOW_READOUT,
     HIGHER_IS_BETTER,
@@ -66,7 +66,7 @@ from semvideo.metrics.evaluate import (
     TABLE2_METRICS,
 )
 from semvideo.paths import RunPaths
-from semvideo.viz import save_figure, save_table
+from semvideo.viz import plot_significance_table, save_figure, save_table
 
 cfg = load_config(config_path)
 paths = RunPaths.from_config(cfg)

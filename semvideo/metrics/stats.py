@@ -25,7 +25,6 @@ __all__ = [
     "bootstrap_pvalues",
     "bootstrap_table",
     "paired_ttests",
-    "plot_significance_table",
     "pvalue_resolution",
     "shuffle_test",
     "shuffle_test_testset",
@@ -187,32 +186,6 @@ def significance_labels(resolution: float | None = None) -> list[str]:
     return [label if resolution is None or upper >= resolution
             else f"{label}: unresolvable with {round(1 / resolution)} sets (smallest p {resolution:g})"
             for upper, label, _ in SIGNIFICANCE_BINS]
-
-
-def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str = "{:.3f}", title: str = ""):
-    """Draw a results table whose cells are coloured by p-value, like the paper's Table 1; returns the figure.
-
-    ``means`` and ``pvalues`` share index (methods) and columns (metrics); NaN means are shown as "–" and NaN
-    p-values (the reference, reported rows) leave the cell white.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    resolution = pvalues.attrs.get("resolution")
-    colours = significance_colours(pvalues.reindex_like(means), resolution=resolution)
-    fig, ax = plt.subplots(figsize=(1.1 * len(means.columns) + 2.5, 0.35 * len(means) + 1.2))
-    ax.set_axis_off()
-    text = means.map(lambda v: "–" if pd.isna(v) else fmt.format(v))  # NaN: not reported (a paper row)
-    table = ax.table(cellText=text.to_numpy(), cellColours=colours.to_numpy(),
-                     rowLabels=list(means.index), colLabels=list(means.columns), loc="center", cellLoc="center")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    labels = significance_labels(resolution)
-    ax.legend(handles=[Patch(color=c, label=label) for (_, _, c), label in zip(SIGNIFICANCE_BINS, labels)],
-              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2 if resolution else 4, fontsize=7, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig
 
 
 def shuffle_test(truth: np.ndarray, recon: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:

@@ -11,7 +11,7 @@ TWIN_JUDGES = CFG.world == "twin" and not CFG.eval.image_judge  # the twin train
 rule train_judges:
     input:
         data=rules.prepare.output,
-        lib=library("stages/judges.py", "metrics/judges.py"),
+        lib=library("stages/judges.py", "metrics/judges.py", "train.py"),
         cfg=CONFIG_PATH,
     output:
         summary=f"{RESULTS}/judges/summary.json",
