@@ -30,6 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semvideo.interpret import dorsal_vs_ventral
+from semvideo.metrics.ceiling import ceiling_verdicts
+from semvideo.metrics.evaluate import HIGHER_IS_BETTER, MISMATCHED
+from semvideo.metrics.stats import bootstrap_table, pvalue_resolution
+from semvideo.models.cvr import ORACLE_VARIANTS
+
 __all__ = [
     "ALPHA",
     "HOLDS",
@@ -134,7 +140,6 @@ def _shuffle_claim(figures: Path, claim: str, paper: str, full: str, ablated: st
 
 
 def _roi_claim(figures: Path) -> dict:
-    from semvideo.interpret import dorsal_vs_ventral
 
     claim = "motion decoding draws on MT/MST/TPOJ rather than the ventral stream"
     paper = "§4.4, Fig. 6 (Figs. 12/13)"
@@ -160,7 +165,6 @@ def _roi_claim(figures: Path) -> dict:
 
 
 def _ceiling_claim(figures: Path) -> dict:
-    from semvideo.metrics.ceiling import ceiling_verdicts
 
     claim = "the fMRI carries each caption-named attribute where the brain encodes it (the method's premise)"
     paper = "premise of §3 (SAD/MAD decode captions and motion from fMRI)"
@@ -182,9 +186,6 @@ def _ceiling_claim(figures: Path) -> dict:
 
 
 def _ladder_claim(results: Path, subjects: Sequence[str], n_bootstrap: int, seed: int, test: str) -> dict:
-    from semvideo.metrics.evaluate import HIGHER_IS_BETTER
-    from semvideo.metrics.stats import bootstrap_table, pvalue_resolution
-    from semvideo.models.cvr import ORACLE_VARIANTS
 
     oracle = next(iter(ORACLE_VARIANTS))  # (b): true captions alone
     claim = "the render's semantics come from its captions"
@@ -218,8 +219,6 @@ def paper_claims(figures: Path | str, results: Path | str | None = None, subject
     ``figures``: the run's figures folder; ``results``: ``results/<name>/`` (per-clip scores of the ablation
     ``subjects``, for the oracle-ladder claim; None skips it). See the module doc for the verdict rules.
     """
-    from semvideo.metrics.evaluate import MISMATCHED
-    from semvideo.metrics.stats import pvalue_resolution
 
     figures = Path(figures)
     t1, t3, t6 = "table1", "table3", "table6"

@@ -20,7 +20,11 @@ import torch
 from tqdm.auto import tqdm
 
 from semvideo.config import Config
+from semvideo.data.prepared import PreparedData
 from semvideo.device import resolve_device
+from semvideo.io import save_npy
+from semvideo.paths import RunPaths
+from semvideo.semminer import CAPTION_LEVELS, load_captions
 
 __all__ = ["CLIPTextEmbedder", "MiniLMEmbedder", "embed_captions", "load_embeddings", "make_embedder"]
 
@@ -102,10 +106,6 @@ def make_embedder(cfg: Config) -> MiniLMEmbedder | CLIPTextEmbedder:
 
 def embed_captions(cfg: Config) -> None:
     """Embed every caption level of every split; identical captions are embedded once."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.io import save_npy
-    from semvideo.paths import RunPaths
-    from semvideo.semminer import CAPTION_LEVELS, load_captions
 
     captions = load_captions(cfg).set_index("clip_id")
     clips = PreparedData.from_config(cfg).clips
@@ -125,7 +125,6 @@ def embed_captions(cfg: Config) -> None:
 
 def load_embeddings(cfg: Config, level: str, split: str) -> np.ndarray:
     """float32 (N, 77, D) targets of one level and split, in clips.csv order (memory-mapped)."""
-    from semvideo.paths import RunPaths
 
     path = RunPaths.from_config(cfg).embeddings / f"{level}_{split}.npy"
     if not path.exists():

@@ -35,7 +35,11 @@ import numpy as np
 import torch
 import yaml
 
+from semvideo.__main__ import COMMANDS, apply_torch_threads
+from semvideo.config import load_config
 from semvideo.device import DeviceError, peak_memory, resolve_device
+from semvideo.models.priors import make_scheduler
+from semvideo.semminer.backends.qwen import video_support
 
 __all__ = ["COMPUTE_STAGES", "STAGES", "build_models", "check", "main", "run_stages", "save_tiny_judges", "save_tiny_llava",
            "save_tiny_qwen", "smoke_config"]
@@ -63,7 +67,6 @@ def build_models(folder: Path) -> dict[str, str]:
              "videomae": folder / "videomae", "clip": folder / "clip"}
     _save_sd(paths["sd"], paths["adapter"], paths["sparsectrl"])
     _save_clip_text(paths["clip_text"])
-    from semvideo.semminer.backends.qwen import video_support
 
     if video_support() is None:  # the real configs' captioner: Qwen2.5-VL, the clip as a video
         save_tiny_qwen(paths["vlm"])
@@ -76,7 +79,6 @@ def build_models(folder: Path) -> dict[str, str]:
 def _save_sd(sd: Path, adapter: Path, sparsectrl: Path) -> None:
     from diffusers import AutoencoderKL, MotionAdapter, SparseControlNetModel, UNet2DConditionModel
 
-    from semvideo.models.priors import make_scheduler
 
     blocks = (16, 32)
     AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
@@ -237,8 +239,6 @@ def smoke_config(out: Path, models: dict[str, str], device: str) -> Path:
 def run_stages(config_file: Path, stages: tuple[str, ...] = STAGES) -> dict[str, dict]:
     """Run ``stages`` in order, each as ``python -m semvideo <stage>`` does; per stage: device, seconds and
     (CUDA) peak memory. Writes ``<results>/gpu_smoke.json``."""
-    from semvideo.__main__ import COMMANDS, apply_torch_threads
-    from semvideo.config import load_config
 
     cfg = load_config(config_file)
     apply_torch_threads(cfg)

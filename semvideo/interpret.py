@@ -49,7 +49,12 @@ import numpy as np
 import pandas as pd
 
 from semvideo.config import LEVELS, Config
+from semvideo.data.atlas import load_glasser
+from semvideo.data.prepared import PreparedData
+from semvideo.data.synthetic.truth import truth_vertices
 from semvideo.io import atomic_path
+from semvideo.models.sad import SemanticAlignmentDecoder
+from semvideo.paths import RunPaths
 
 __all__ = [
     "EARLY_ROIS",
@@ -206,13 +211,11 @@ MEASURES = ("weights", "change")
 
 def sad_model_dir(cfg: Config, level: str, subject: str) -> Path:
     """The fine-tuned SAD of one subject and level: ``results/<name>/sad/{level}_{subject}/``."""
-    from semvideo.paths import RunPaths
 
     return RunPaths.from_config(cfg).sad / f"{level}_{subject}"
 
 
 def _out_dir(cfg: Config) -> Path:
-    from semvideo.paths import RunPaths
 
     return RunPaths.from_config(cfg).root / "interpret"
 
@@ -224,7 +227,6 @@ def _save_csv(table: pd.DataFrame, path: Path) -> Path:
 
 
 def _labels(cfg: Config, subject: str) -> np.ndarray:
-    from semvideo.data.prepared import PreparedData
 
     return PreparedData.from_config(cfg).selected_voxels(subject)["label"].astype(str).to_numpy()
 
@@ -240,7 +242,6 @@ def roi_importance_table(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
     """
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; use one of {MEASURES}")
-    from semvideo.models.sad import SemanticAlignmentDecoder
 
     parts = []
     for subject in cfg.subjects:
@@ -275,9 +276,6 @@ def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
     :func:`roi_importance_table`. Returns ``subject, level, roi, importance, raw_importance, n_voxels``;
     with ``save``, writes ``results/<name>/interpret/roi_importance_truth.csv``.
     """
-    from semvideo.data.prepared import PreparedData
-    from semvideo.data.synthetic.truth import truth_vertices
-    from semvideo.paths import RunPaths
 
     if cfg.world != "twin":
         raise ValueError(f"world '{cfg.world}' has no ground-truth encoding maps; only the twin does")
@@ -409,7 +407,6 @@ def roi_surface_values(table: pd.DataFrame, column: str = "importance") -> tuple
     ROI names may be merged (``MT``: both hemispheres' parcels) or per hemisphere (``L_MT``). Returns
     ``(grayordinates, values)`` for :func:`semvideo.viz.plot_on_surface` or :func:`semvideo.viz.plot_subject_figure`.
     """
-    from semvideo.data.atlas import load_glasser
 
     atlas = load_glasser()
     value_of = dict(zip(table["roi"], table[column]))

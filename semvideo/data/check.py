@@ -13,6 +13,7 @@ from pathlib import Path
 import nibabel as nib
 
 from semvideo.config import Config
+from semvideo.data import hcp
 from semvideo.data.cc2017 import Layout, first_stimulus_volume, layout_for, run_path, stimulus_path
 from semvideo.data.video import video_meta
 from semvideo.paths import RunPaths
@@ -81,7 +82,6 @@ def check_hcp(root: Path, layout, subjects: list[str]) -> list[tuple[Path, str]]
     time series at the layout's TR with exactly the run's number of volumes (921 / 918 / 915 / 901 for the
     real MOVIE1–4).
     """
-    from semvideo.data import hcp
 
     problems = []
     for run in layout.runs:
@@ -103,7 +103,6 @@ def check_hcp(root: Path, layout, subjects: list[str]) -> list[tuple[Path, str]]
 
 def check_data(cfg: Config) -> None:
     """Print every problem of the configured dataset; raise SystemExit(1) if there is any."""
-    from semvideo.data import hcp
 
     root = RunPaths.from_config(cfg).data_root
     if hcp.uses_hcp_layout(cfg):

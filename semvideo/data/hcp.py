@@ -53,6 +53,7 @@ from semvideo.config import Config, TwinConfig
 from semvideo.data.atlas import HCP_VISUAL_ROIS, load_glasser
 from semvideo.data.cifti import read_dtseries, usable_columns
 from semvideo.data.preprocess import detrend_zscore
+from semvideo.data.video import read_frames, resize_frames, video_meta
 from semvideo.io import InputError, MissingInputError
 
 __all__ = [
@@ -281,7 +282,6 @@ def prepare_hcp(cfg: Config, out: Path, root: Path) -> None:
 
 def _clip_frames(cfg: Config, layout: HcpLayout, root: Path, clips: pd.DataFrame) -> np.ndarray:
     """uint8 (N, frames_per_clip, S, S, 3) in clip-table order, read run by run from the movie files."""
-    from semvideo.data.video import read_frames, resize_frames, video_meta
 
     fmri = cfg.fmri
     out = np.zeros((len(clips), fmri.frames_per_clip, fmri.frame_size, fmri.frame_size, 3), np.uint8)

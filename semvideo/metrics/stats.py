@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 from tqdm.auto import tqdm
 
+from semvideo.metrics.conventions import FlowEPE
 from semvideo.metrics.temporal import clip_flows, optical_flow
 
 __all__ = [
@@ -283,7 +284,6 @@ def shuffle_test_testset(truth: np.ndarray, recon: np.ndarray, n_permutations: i
     -------
     float64 (n_repeats,): P of each repeat, in [0, 1], a multiple of 1 / n_permutations.
     """
-    from semvideo.metrics.conventions import FlowEPE
 
     epe = epe if epe is not None else FlowEPE(cv2.COLOR_BGR2GRAY, None, float32=True)
     truth, recon = np.asarray(truth), np.asarray(recon)

@@ -44,6 +44,7 @@ from diffusers import (
 from diffusers.utils import BaseOutput
 
 from semvideo.config import Config
+from semvideo.device import resolve_device, resolve_dtype
 from semvideo.models import priors as priors_lib
 
 __all__ = ["ABLATION_VARIANTS", "ORACLE_LADDER", "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP",
@@ -256,7 +257,6 @@ def _randn(shape: tuple, generator: Generator, device, dtype) -> torch.Tensor:
 def load_pipeline(cfg: Config) -> SemVideoPipeline:
     """The CVR pipeline with the configured priors (hub ids / paths via ``from_pretrained``, or the twin's), on
     ``cfg.device`` in ``cfg.dtype`` (:mod:`semvideo.device`; a missing GPU stops here in one line)."""
-    from semvideo.device import resolve_device, resolve_dtype
 
     device, dtype = resolve_device(cfg), resolve_dtype(cfg)
     pipe = SemVideoPipeline(vae=priors_lib.load_vae(cfg), unet=priors_lib.load_t2i(cfg),

@@ -40,7 +40,9 @@ from diffusers import (
 )
 
 from semvideo.config import Config
+from semvideo.embed import make_embedder
 from semvideo.paths import RunPaths
+from semvideo.train import fit
 
 __all__ = [
     "build_t2i_unet",
@@ -248,7 +250,6 @@ def unconditional_embedding(cfg: Config, text_dim: int) -> torch.Tensor:
     """(77, D) embedding for classifier-free guidance: zeros (twin, MiniLM) or Z("") of the CLIP embedder."""
     if cfg.embed.backend == "minilm":
         return torch.zeros(cfg.embed.max_tokens, text_dim)
-    from semvideo.embed import make_embedder
 
     return torch.from_numpy(make_embedder(cfg).tokens([""])[0])
 
@@ -308,7 +309,6 @@ def train_vae(vae: AutoencoderKL, frames: np.ndarray, ckpt_dir: Path, epochs: in
     The scaling factor becomes 1 / std of the training latents' posterior means (SD's recipe), so the
     diffusion priors see unit-variance latents. ``crop``, ``sample_posterior``: see :func:`vae_loss`.
     """
-    from semvideo.train import fit
 
     step = lambda model, batch, g: vae_loss(model, _to_pixels(batch[0]), g, crop=crop,
                                             sample_posterior=sample_posterior)
@@ -324,7 +324,6 @@ def train_t2i(unet: UNet2DConditionModel, latents: torch.Tensor, embeds: np.ndar
               ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
               caption_dropout: float, **fit_kwargs) -> pd.DataFrame:
     """Train the T2I UNet on first-frame latents (N, C, h, w) with their anchor-caption embeddings (N, 77, D)."""
-    from semvideo.train import fit
 
     step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
     return fit(unet, step, (latents, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -335,7 +334,6 @@ def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, 
               ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
               caption_dropout: float, **fit_kwargs) -> pd.DataFrame:
     """Train the T2V UNet on clip latents (N, n, C, h, w) with their holistic-caption embeddings (N, 77, D)."""
-    from semvideo.train import fit
 
     video = latents.permute(0, 2, 1, 3, 4).contiguous()  # (N, C, n, h, w)
     step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)

@@ -9,6 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from semvideo.config import Config
+from semvideo.data.prepared import PreparedData
+from semvideo.data.synthetic.truth import scene_graphs
+from semvideo.io import atomic_path
+from semvideo.paths import RunPaths
+from semvideo.semminer.backends import BlipStyleCaptioner, OracleCaptioner
+from semvideo.semminer.backends.hf import HFCaptioner
 from semvideo.semminer.cache import CaptionCache
 from semvideo.semminer.chain import ClipInput, run_chain, run_single
 
@@ -20,27 +26,22 @@ CAPTION_LEVELS = ("basic", "anchor", "motion", "holi", "blip")
 
 def make_captioner(cfg: Config, backend: str | None = None):
     """The captioner of ``backend`` (default: ``cfg.semminer.backend``); ``hf`` loads its model here."""
-    from semvideo.semminer.backends import BlipStyleCaptioner, OracleCaptioner
 
     backend = backend or cfg.semminer.backend
     if backend == "oracle":
         return OracleCaptioner()
     if backend == "blip":
         return BlipStyleCaptioner()
-    from semvideo.semminer.backends.hf import HFCaptioner
 
     return HFCaptioner.from_config(cfg)
 
 
 def clip_inputs(cfg: Config) -> list[ClipInput]:
     """Every clip in clips.csv order, with its frames (memory-mapped) and, on the twin, its scene graph."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.paths import RunPaths
 
     data = PreparedData.from_config(cfg)
     graphs = {}
     if cfg.world == "twin":
-        from semvideo.data.synthetic.truth import scene_graphs
 
         graphs = scene_graphs(RunPaths.from_config(cfg).raw)
     inputs = []
@@ -65,8 +66,6 @@ def run_semminer(cfg: Config) -> None:
     level of :data:`CAPTION_LEVELS`, in clips.csv order). The twin's baseline comes from the blip-style
     captioner; real worlds ask the configured model the short ``blip`` prompt about the first frame.
     """
-    from semvideo.io import atomic_path
-    from semvideo.paths import RunPaths
 
     folder = RunPaths.from_config(cfg).captions
     cache = CaptionCache(folder / "captions.jsonl")
@@ -82,7 +81,6 @@ def run_semminer(cfg: Config) -> None:
 
 def load_captions(cfg: Config) -> pd.DataFrame:
     """clip_id + one column per caption level, in clips.csv order."""
-    from semvideo.paths import RunPaths
 
     path = RunPaths.from_config(cfg).captions / "captions.csv"
     if not path.exists():

@@ -23,7 +23,14 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel, UNetMotionModel
 
 from semvideo.config import Config
+from semvideo.data.prepared import PreparedData
+from semvideo.data.synthetic.truth import scene_graphs, scene_labels
+from semvideo.device import training_kwargs
+from semvideo.embed import load_embeddings
 from semvideo.io import atomic_dir, atomic_path, write_json
+from semvideo.metrics.following import following_table
+from semvideo.metrics.judges import judge_labels, load_judges
+from semvideo.metrics.pixel import psnr, ssim
 from semvideo.models.cvr import SemVideoPipeline, clip_generators
 from semvideo.models.priors import (
     build_t2i_unet,
@@ -73,7 +80,6 @@ FOLLOWING_TARGETS = {VAE: 0.9, T2I: 0.8, T2V: 0.8}
 
 def reconstruction_quality(truth: np.ndarray, recon: np.ndarray) -> dict[str, float]:
     """Mean SSIM and PSNR (the paper's conventions, :mod:`semvideo.metrics.pixel`) over uint8 clips (N, T, H, W, 3)."""
-    from semvideo.metrics.pixel import psnr, ssim
 
     return {"ssim": float(ssim(truth, recon).mean()), "psnr": float(psnr(truth, recon).mean())}
 
@@ -83,8 +89,6 @@ def sample_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel, t2
     """The first ``k`` test clips and what the priors make of them: ``clip_id``, ``truth`` (k, n, H, W, 3), ``vae``
     reconstructions, ``t2i`` (k, H, W, 3) sampled from Z(C_anchor) and ``t2v`` (k, n, H, W, 3) from Z(C_holi) of
     the *true* captions (from noise: strength 1, no blurry input), all uint8."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.embed import load_embeddings
 
     data = PreparedData.from_config(cfg)
     truth = np.asarray(data.frames("test")[:k])
@@ -107,7 +111,6 @@ def evaluate_priors(cfg: Config, vae: AutoencoderKL, t2i: UNet2DConditionModel,
                     t2v: UNetMotionModel) -> tuple[dict, pd.DataFrame, dict]:
     """VAE reconstruction and caption following on the first ``priors.probe_clips`` test clips: the samples of
     :func:`sample_priors`, read by :func:`read_samples`. Returns (report, following table, samples)."""
-    from semvideo.data.prepared import PreparedData
 
     k = min(cfg.priors.probe_clips, len(PreparedData.from_config(cfg).split_clips("test")))
     samples = sample_priors(cfg, vae, t2i, t2v, k)
@@ -123,9 +126,6 @@ def read_samples(cfg: Config, samples: dict[str, np.ndarray]) -> tuple[dict, pd.
     direction) and ``meets_target`` (the samples keep ≥ 80 % and the VAE's reconstructions ≥ 90 % of the image
     judge's accuracy on the real clips, per attribute).
     """
-    from semvideo.data.synthetic.truth import scene_graphs, scene_labels
-    from semvideo.metrics.following import following_table
-    from semvideo.metrics.judges import judge_labels, load_judges
 
     graphs = scene_graphs(RunPaths.from_config(cfg).raw)
     judges = load_judges(cfg)
@@ -294,9 +294,6 @@ def _count(report: dict, name: str, model: torch.nn.Module) -> torch.nn.Module:
 
 def _twin_priors(cfg: Config, folder: Path, report: dict):
     """Train (or resume) each twin prior not configured in ``cfg.priors``; load the configured ones."""
-    from semvideo.data.prepared import PreparedData
-    from semvideo.device import training_kwargs
-    from semvideo.embed import load_embeddings
 
     p, ckpt, on_device = cfg.priors, folder / ".ckpt", training_kwargs(cfg)  # device + mixed precision for fit
     if p.vae and p.t2i and p.motion_adapter:  # all pre-trained: nothing to train, no frames to read

@@ -11,6 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from semvideo.config import Config
+from semvideo.data import hcp
 from semvideo.data.cc2017 import VOLUMES_AFTER_STIMULUS, layout_for, run_path, stimulus_path
 from semvideo.data.cifti import write_dtseries
 from semvideo.data.synthetic.brain import (
@@ -168,7 +169,6 @@ def _generate_hcp(cfg: Config, root: Path) -> None:
         truth/scene_graphs.jsonl, features_{run}.npz, {subject}_vertices.csv, {subject}_weights.npz,
         {subject}_runs.csv
     """
-    from semvideo.data import hcp
 
     twin = cfg.twin
     layout = hcp.hcp_layout(cfg)
@@ -209,7 +209,6 @@ def _generate_hcp(cfg: Config, root: Path) -> None:
 
 
 def _write_hcp_subject(cfg: Config, root: Path, index: int, subject: str, layout, features: dict) -> None:
-    from semvideo.data import hcp
 
     twin = cfg.twin
     rng, brain, baseline, amplitude, grayordinates = _subject_brain(cfg, root, index, subject)

@@ -20,6 +20,8 @@ def model_captioner(cfg: Config, backend: str | None = None, model_id: str | Non
     """The transformers captioner of ``backend`` (default ``semminer.backend``) on ``cfg.device`` in
     ``semminer.dtype`` (else ``dtype``); wrapped in :class:`BaselineRouter` when ``semminer.baseline_model_id``
     names a BLIP-2 model for the ``blip`` level."""
+    # deferred: the real captioners load transformers' multimodal classes (only the real path needs them), and
+    # hf.py imports this package back
     from semvideo.device import resolve_device
     from semvideo.semminer.backends.hf import DEFAULT_MODEL, HFCaptioner, LlavaCaptioner
 

@@ -86,7 +86,7 @@ class HFCaptioner:
     def from_config(cls, cfg: Config) -> HFCaptioner:
         """The captioner of ``semminer.backend`` (hf, llava or qwen2.5-vl) on the configured device and dtype;
         with ``semminer.baseline_model_id`` the ``blip`` level goes to BLIP-2."""
-        from semvideo.semminer.backends import model_captioner
+        from semvideo.semminer.backends import model_captioner  # deferred: that package imports this module
 
         return model_captioner(cfg)
 
