@@ -54,7 +54,7 @@ from semvideo.data.hcp import uses_hcp_layout
 from semvideo.data.prepared import PreparedData
 from semvideo.data.preprocess import detrend_zscore, trim_run
 from semvideo.paths import RunPaths
-from semvideo.viz import frame_strip, plot_clip_timing, plot_on_surface, save_figure, save_table
+from semvideo.viz import frame_strip, plot_ceiling, plot_clip_timing, plot_on_surface, save_figure, save_table
 
 cfg = load_config(config_path)
 paths = RunPaths.from_config(cfg)
@@ -237,7 +237,7 @@ save_figure(fig, cfg.figures_dir, "selected_vertices_surface")
 
 # %%
 if twin:
-    from semvideo.metrics.ceiling import describe_ceiling, information_ceiling, plot_ceiling
+    from semvideo.metrics.ceiling import describe_ceiling, information_ceiling
 
     ceiling = information_ceiling(data, graphs, cfg.subjects)
     save_table(ceiling.set_index("subject"), cfg.figures_dir, "information_ceiling", float_format="%.4g")

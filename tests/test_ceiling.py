@@ -208,7 +208,7 @@ def test_plot_ceiling_draws_one_heatmap_per_subject():
     import matplotlib
 
     matplotlib.use("Agg")
-    from semvideo.metrics.ceiling import plot_ceiling
+    from semvideo.viz import plot_ceiling
 
     fig = plot_ceiling(_table())
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]

@@ -40,7 +40,6 @@ __all__ = [
     "encodes",
     "fit_ridge_decoders",
     "information_ceiling",
-    "plot_ceiling",
     "roi_group_columns",
 ]
 
@@ -246,32 +245,3 @@ def describe_ceiling(table: pd.DataFrame, alpha: float = 0.01) -> str:
                 f"decodable for every subject" + (f"; not for every subject: {_cells(short)}." if len(short) else "."))
     text.append(f"Decodable where the simulator does not put it (subjects with p < {alpha:g}): {_cells(extra)}.")
     return " ".join(text)
-
-
-def plot_ceiling(table: pd.DataFrame, alpha: float = 0.01):
-    """Heatmaps of accuracy − chance (ROI group × attribute), one per subject; each cell shows the accuracy,
-    ``*`` when p < ``alpha``; encoded cells are framed. Returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.patches import Rectangle
-
-    subjects = list(dict.fromkeys(table["subject"]))
-    groups, attributes = list(dict.fromkeys(table["roi_group"])), list(dict.fromkeys(table["attribute"]))
-    fig, axes = plt.subplots(1, len(subjects), figsize=(3.6 * len(subjects) + 1, 2.9), squeeze=False,
-                             constrained_layout=True)
-    for k, (ax, subject) in enumerate(zip(axes[0], subjects)):
-        rows = table[table["subject"] == subject].set_index(["roi_group", "attribute"])
-        cell = {col: rows[col].unstack().reindex(index=groups, columns=attributes)
-                for col in ("accuracy", "chance", "p", "encoded")}
-        label = cell["accuracy"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}") + \
-            cell["p"].map(lambda v: "*" if v < alpha else "")
-        sns.heatmap(cell["accuracy"] - cell["chance"], annot=label, fmt="", cmap="RdBu_r", vmin=-0.8, vmax=0.8,
-                    ax=ax, cbar=k == len(subjects) - 1, cbar_kws={"label": "accuracy − chance"},
-                    yticklabels=k == 0, annot_kws={"fontsize": 7})
-        for i, j in zip(*np.nonzero(cell["encoded"].fillna(False).to_numpy(bool))):
-            ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="k", lw=1.6))
-        ax.set(title=subject, xlabel="", ylabel="")
-        ax.tick_params(axis="x", labelrotation=45)
-    fig.suptitle(f"Scene attributes decoded from test BOLD (accuracy; * p < {alpha:g}; framed = simulator "
-                 "encodes it there)", fontsize=9)
-    return fig
