@@ -33,7 +33,8 @@ def scheduled_rules(dry_run_output: str) -> set[str]:
 #: their outputs, and no other (the smoke config trains its own priors, so judges/summary.json would rerun most).
 READERS = {
     "metrics/subject1_shuffle.csv": {"nb_07_ablations", "nb_08_interpretability"},
-    "judges/accuracy.csv": {"nb_06_metrics"},  # a report: the evaluation reads the judges, not their accuracy
+    # a report: the evaluation reads the judges, not their accuracy; notebook 08 reads notebook 06's tables (claims)
+    "judges/accuracy.csv": {"nb_06_metrics", "nb_08_interpretability"},
 }
 
 
