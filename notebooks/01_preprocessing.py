@@ -28,17 +28,17 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install the companion first; nothing happens elsewhere
+if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
-                   shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
+                   "&& python -m semvideo prepare --upstream --config default", shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
 
 # %% tags=["parameters"]
-config_path = "config/default.yaml"
+config_path = "default"  # a config file, or the name of a shipped one
 out_dir = "results/twin"
 
 # %%

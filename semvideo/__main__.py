@@ -1,10 +1,12 @@
-"""Command line: ``python -m semvideo <command> --config config/default.yaml``.
+"""Command line: ``python -m semvideo <command> --config default`` (a config file, or a shipped config's name).
 
 Each command runs one compute stage of the pipeline (the Snakemake rules call these); every stage is a
 function ``stage(cfg: Config) -> None`` that writes its artefacts under ``results/<name>/`` atomically. The
 command also records the stage's device, seconds and, on CUDA, peak GPU memory in
 ``results/<name>/benchmarks/<command>_device.json`` (beside Snakemake's per-rule benchmark files), so every run of
-the workflow on a GPU measures what each stage needs.
+the workflow on a GPU measures what each stage needs. That record also marks the stage finished: with
+``--upstream`` a command first runs the stages before it that have none (how a notebook opened outside Snakemake,
+e.g. on Colab, builds what it reads: ``python -m semvideo render --upstream``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import importlib
 import signal
 import sys
+from pathlib import Path
 
 from semvideo.config import Config, ConfigError, check_model_sources, load_config
 from semvideo.device import peak_memory, resolve_device
@@ -33,6 +36,10 @@ COMMANDS = {
     "evaluate": "semvideo.stages.evaluate:run_evaluation",
 }
 
+#: The workflow's stages in the order its rules run them (``check-data`` is a standalone check).
+PIPELINE = ("generate-twin", "prepare", "caption", "embed", "train-sad", "train-priors", "train-mad", "render",
+            "train-judges", "evaluate")
+
 #: command → the config sections whose model sources (hub ids / local folders) it loads
 MODEL_SECTIONS = {
     "caption": ("semminer",),
@@ -48,27 +55,56 @@ MODEL_SECTIONS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m semvideo", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=sorted(COMMANDS))
-    parser.add_argument("--config", default="config/default.yaml", help="YAML config (default: %(default)s)")
+    parser.add_argument("--config", default="default",
+                        help="YAML config file, or the name of a shipped one (default: %(default)s)")
+    parser.add_argument("--upstream", action="store_true",
+                        help="also run the stages before this one, in workflow order, skipping every stage that "
+                             "has already finished for this config (a notebook's set-up outside Snakemake)")
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config)
-        check_model_sources(cfg, MODEL_SECTIONS.get(args.command, ()), args.config)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     apply_torch_threads(cfg)
     exit_on_sigterm()
-    module_name, function_name = COMMANDS[args.command].split(":")
+    for command in stages_to_run(cfg, args.command) if args.upstream else [args.command]:
+        if code := run_stage(cfg, command, args.config):
+            return code
+    return 0
+
+
+def stages_to_run(cfg: Config, command: str) -> list[str]:
+    """``command`` and the workflow stages before it that have not finished (no ``benchmarks/<stage>_device.json``
+    record under the run folder); the twin's generator only in the twin world."""
+    if command not in PIPELINE:
+        return [command]
+    chain = PIPELINE[:PIPELINE.index(command) + 1]
+    return [c for c in chain if not (c == "generate-twin" and cfg.world != "twin") and not _record(cfg, c).exists()]
+
+
+def run_stage(cfg: Config, command: str, config_path: str) -> int:
+    """Run one stage and write its record (device, seconds, peak GPU memory); 2 on a bad input or config."""
+    try:
+        check_model_sources(cfg, MODEL_SECTIONS.get(command, ()), config_path)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    module_name, function_name = COMMANDS[command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
-    record = {"command": args.command}
+    record = {"command": command}
     try:
         with peak_memory(resolve_device(cfg), record):
             stage(cfg)
     except InputError as err:  # bad or missing input (or device): one line naming the file and the fix
         print(f"error: {err}", file=sys.stderr)
         return 2
-    write_json(cfg.results_dir / "benchmarks" / f"{args.command}_device.json", record)
+    write_json(_record(cfg, command), record)
     return 0
+
+
+def _record(cfg: Config, command: str) -> Path:
+    return cfg.results_dir / "benchmarks" / f"{command}_device.json"
 
 
 def exit_on_sigterm() -> None:

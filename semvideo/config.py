@@ -17,7 +17,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["LEVELS", "Config", "ConfigError", "check_model_sources", "load_config"]
+__all__ = ["LEVELS", "Config", "ConfigError", "check_model_sources", "load_config", "resolve_config_path",
+           "shipped_configs"]
+
+#: The installed package, and its copy of the repository's config/ (``semvideo/configs`` links there in a clone).
+PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_CONFIGS = PACKAGE_DIR / "configs"
 
 #: The three semantic levels decoded by SAD (paper §3.1): first-frame appearance, motion, whole clip.
 LEVELS = ("anchor", "motion", "holi")
@@ -366,14 +371,17 @@ class Config(Section):
 def load_config(path: str | Path, **overrides: Any) -> Config:
     """Read and validate a YAML config; ``overrides`` replace top-level keys (e.g. ``paths=...``).
 
+    ``path`` is a file, or the name of a shipped config (``"default"``, ``"smoke"``, ``"cc2017"`` …): then
+    ``config/<name>.yaml`` of the working directory, else the copy inside the installed package, so a notebook
+    runs outside a clone. Asset paths of the package (``semvideo/assets/…``) that the working directory lacks
+    resolve to the installed package's.
+
     Raises
     ------
     ConfigError
         One line: the file, the offending key, and what is allowed there.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found; pass one of {sorted(_known_configs())}")
+    path = resolve_config_path(path)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
@@ -382,10 +390,41 @@ def load_config(path: str | Path, **overrides: Any) -> Config:
         raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(raw).__name__}")
     _check_keys_are_text(path, raw)
     raw.update(overrides)
+    _resolve_package_assets(raw)
     try:
         return Config.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_describe(path, err)) from None
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """The config file that ``path`` names: a file as given, or a shipped config by name (see :func:`load_config`)."""
+    path = Path(path)
+    if path.exists():
+        return path
+    if not path.suffix and len(path.parts) == 1:  # a name
+        for candidate in (Path("config") / f"{path}.yaml", PACKAGE_CONFIGS / f"{path}.yaml"):
+            if candidate.exists():
+                return candidate
+    raise ConfigError(f"{path}: config file not found; pass a YAML file or one of the shipped names "
+                      f"{shipped_configs()}")
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs shipped with the package (``config/`` of the repository)."""
+    return sorted(p.stem for p in PACKAGE_CONFIGS.glob("*.yaml"))
+
+
+def _resolve_package_assets(raw: dict) -> None:
+    """Point ``semvideo/…`` model sources the working directory lacks at the installed package's files."""
+    for section, names in {**MODEL_SOURCES, "priors": (*MODEL_SOURCES["priors"], "init_from")}.items():
+        values = raw.get(section)
+        for name in names if isinstance(values, dict) else ():
+            value = values.get(name)
+            if isinstance(value, str) and value.startswith("semvideo/") and not Path(value).exists():
+                installed = PACKAGE_DIR.parent / value
+                if installed.exists():
+                    values[name] = str(installed)
 
 
 #: The model sources (hub id or local folder) of each config section.
@@ -443,10 +482,6 @@ def _fields_at(loc: tuple[str, ...]) -> list[str]:
             break
         model = annotation
     return sorted(model.model_fields)
-
-
-def _known_configs() -> list[str]:
-    return [str(p) for p in Path("config").glob("*.yaml")]
 
 
 def _one_line(text: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semvideo.config import Config, ConfigError, load_config
+from semvideo.config import PACKAGE_CONFIGS, Config, ConfigError, load_config, resolve_config_path
 from semvideo.paths import DATA_ENV, RunPaths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,3 +131,22 @@ def test_ablation_and_convention_subjects_default_to_the_first_and_an_empty_list
     assert ablation_subjects(none) == [] and convention_subjects(none) == []
     assert {m for m, _ in render_jobs(none)} < {m for m, _ in render_jobs(cfg)}  # Table 1's renders only
     assert {s for _, s in render_jobs(none)} == {"subject1", "subject2"}
+
+
+def test_a_shipped_config_loads_by_name_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no config/ here: the package's copy answers
+    cfg = load_config("smoke")
+    assert cfg.name == "smoke" and resolve_config_path("smoke") == PACKAGE_CONFIGS / "smoke.yaml"
+    shipped = load_config("default").priors.vae  # semvideo/assets/… is not here either: the package's folder
+    assert Path(shipped).is_absolute() and (Path(shipped) / "config.json").exists()
+    with pytest.raises(ConfigError, match=r"nosuch: config file not found; .*'default', 'hcp'"):
+        load_config("nosuch")
+
+
+def test_a_local_config_and_local_assets_come_first(tmp_path, monkeypatch):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "smoke.yaml").write_text("name: mine\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config("smoke").name == "mine"
+    monkeypatch.chdir(ROOT)  # in the clone the shipped paths stay as written (fingerprints do not move)
+    assert load_config("default").priors.vae == "semvideo/assets/twin_priors/vae"

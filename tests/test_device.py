@@ -173,3 +173,34 @@ def test_every_command_records_its_device_and_seconds(tmp_path, monkeypatch):
     assert main(["check-data", "--config", str(path)]) == 0
     written = json.loads(record.read_text())
     assert written["command"] == "check-data" and written["device"] == "cpu" and written["seconds"] >= 0.05
+
+
+STARTED: list[str] = []
+
+
+def _noting_stage(cfg):
+    STARTED.append(cfg.name)
+
+
+def test_upstream_runs_the_unfinished_stages_before_a_command_in_order(tmp_path, monkeypatch):
+    """`--upstream`: the stages before the command that have no record run in workflow order, then the command;
+    the twin's generator is skipped outside the twin world."""
+    from semvideo.__main__ import COMMANDS, PIPELINE, main, stages_to_run
+    from semvideo.config import load_config
+
+    path = tmp_path / "twin.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "subjects": ["subject1"], "twin": {"n_subjects": 1},
+                                    "paths": {"results": str(tmp_path / "r")}}))
+    cfg = load_config(path)
+    assert stages_to_run(cfg, "embed") == ["generate-twin", "prepare", "caption", "embed"]
+    assert stages_to_run(cfg, "check-data") == ["check-data"]
+    real = cfg.model_copy(update={"world": "cc2017"})
+    assert stages_to_run(real, "prepare") == ["prepare"]
+    for command in PIPELINE:
+        monkeypatch.setitem(COMMANDS, command, "tests.test_device:_noting_stage")
+    (tmp_path / "r" / "tiny" / "benchmarks").mkdir(parents=True)
+    (tmp_path / "r" / "tiny" / "benchmarks" / "prepare_device.json").write_text("{}")  # prepare has finished
+    STARTED.clear()
+    assert main(["caption", "--upstream", "--config", str(path)]) == 0
+    assert len(STARTED) == 2 and stages_to_run(cfg, "caption") == []  # generate-twin and caption ran and recorded
+    assert main(["caption", "--upstream", "--config", str(path)]) == 0 and len(STARTED) == 2  # nothing left to do
