@@ -52,33 +52,28 @@ __all__ = [
 
 #: ``step(model, batch, generator) -> {"loss": scalar tensor, other named scalars...}``
 StepFn = Callable[[torch.nn.Module, tuple, torch.Generator], Mapping[str, torch.Tensor]]
-#: ``schedule(step, total_steps) -> LR multiplier`` (the LR at a step is ``lr * schedule(step, total)``)
-Schedule = Callable[[int, int], float]
+#: ``schedule(optimizer, total_steps) -> torch LR scheduler``, stepped once per optimiser step
+Schedule = Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.LRScheduler]
 
 
-def cosine_schedule(step: int, total: int) -> float:
-    """Cosine annealing from 1 to 0 over ``total`` optimiser steps (SAD, appendix C.1)."""
-    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+def cosine_schedule(optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """Cosine annealing from the optimiser's LR to 0 over ``total`` steps (SAD, appendix C.1): torch's
+    ``CosineAnnealingLR``."""
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total, 1))
 
 
-def one_cycle_schedule(step: int, total: int, pct_start: float = 0.3, div: float = 25.0,
-                       final_div: float = 1e4) -> float:
-    """OneCycle (Smith & Topin; MAD, appendix C.1) as ``torch.optim.lr_scheduler.OneCycleLR`` computes it:
-    cosine warm-up from 1/div to 1 until step ``pct_start·total − 1``, then cosine decay to
-    1/(div·final_div) at step ``total − 1``."""
-    peak = float(pct_start * total) - 1
-
-    def cos(a: float, b: float, frac: float) -> float:
-        return b + (a - b) * 0.5 * (1.0 + math.cos(math.pi * frac))
-
-    if step <= peak:
-        return cos(1.0 / div, 1.0, step / peak) if peak > 0 else 1.0
-    return cos(1.0, 1.0 / (div * final_div), min((step - peak) / max(total - 1 - peak, 1e-12), 1.0))
+def one_cycle_schedule(optimizer: torch.optim.Optimizer, total: int,
+                       cycle_momentum: bool = False) -> torch.optim.lr_scheduler.LRScheduler:
+    """OneCycle (Smith & Topin; MAD, appendix C.1): torch's ``OneCycleLR`` with its defaults (cosine warm-up from
+    LR/25 for 30 % of the steps, cosine decay to LR/25e4), peaking at the optimiser's LR; ``cycle_momentum``
+    also cycles AdamW's β₁ between 0.85 and 0.95 (torch's default; off unless asked)."""
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                               total_steps=max(total, 1), cycle_momentum=cycle_momentum)
 
 
-def constant_schedule(step: int, total: int) -> float:
-    """A constant learning rate."""
-    return 1.0
+def constant_schedule(optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """A constant learning rate (torch's ``ConstantLR`` with factor 1)."""
+    return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
 def keyed_checkpoint_dir(root: str | Path, name: str, *parts) -> Path:
@@ -129,7 +124,7 @@ def fit(
       dimension N); ``generator`` (CPU) is for the step's own randomness, so that resuming reproduces the run.
     * ``ckpt_dir`` keeps the newest ``epoch_NNNN.pt`` and ``losses.csv``; a checkpoint of another run (other N,
       epochs, batch size, LR or seed) raises ValueError: delete the folder to start over.
-    * ``batch_size``: the last, smaller batch of an epoch is kept; ``schedule(step, total)``: the LR multiplier
+    * ``batch_size``: the last, smaller batch of an epoch is kept; ``schedule(optimizer, total)``: a torch LR scheduler
       (:func:`cosine_schedule`, :func:`one_cycle_schedule`, :func:`constant_schedule`); ``seed``: the shuffle,
       the step generators and, at the first epoch, the global torch RNG; ``grad_clip``: max gradient norm.
     * ``device`` (None keeps the model where it is; under ``accelerate launch`` the process's GPU wins) and
@@ -144,7 +139,7 @@ def fit(
     total = epochs * (steps_per_epoch := math.ceil(n / batch_size))
     signature = {"n": n, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, total))
+    scheduler = schedule(optimizer, total)
     start, rows = _resume(Path(ckpt_dir), signature, model, optimizer, scheduler)  # or seeds a fresh run
     dist = _distributed(model, step, optimizer, mixed_precision)
     _announce(dist, desc, start, epochs)

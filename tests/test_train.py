@@ -96,18 +96,25 @@ def test_a_different_run_in_the_same_folder_is_refused(tmp_path):
         fit(_model(), _step, (x, y[:-1]), **_kwargs(tmp_path, "d"))
 
 
-def test_schedules_match_torch():
-    assert cosine_schedule(0, 10) == 1.0 and cosine_schedule(5, 10) == pytest.approx(0.5)
-    assert cosine_schedule(10, 10) == pytest.approx(0.0)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    total = 50
-    ref = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=total, pct_start=0.3,
-                                              anneal_strategy="cos", cycle_momentum=False)
-    for s in range(total):
-        assert one_cycle_schedule(s, total) == pytest.approx(ref.get_last_lr()[0], rel=1e-9), s
+def _lrs(schedule, total: int, lr: float = 1.0) -> list[float]:
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    scheduler, lrs = schedule(opt, total), []
+    for _ in range(total):
+        lrs.append(scheduler.get_last_lr()[0])
         opt.step()
-        ref.step()
-    assert one_cycle_schedule(14, total) == 1.0 and one_cycle_schedule(total - 1, total) == pytest.approx(4e-6)
+        scheduler.step()
+    return lrs
+
+
+def test_schedules_have_the_papers_shapes():
+    cosine = _lrs(cosine_schedule, 10)
+    assert cosine[0] == 1.0 and cosine[5] == pytest.approx(0.5) and cosine[9] == pytest.approx(0.0245, abs=1e-4)
+    one_cycle = _lrs(one_cycle_schedule, 50)
+    assert one_cycle[0] == pytest.approx(1 / 25) and max(one_cycle) == one_cycle[14] == pytest.approx(1.0)
+    assert one_cycle[-1] == pytest.approx(1 / 25e4) and _lrs(constant_schedule, 5, lr=0.3) == [0.3] * 5
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    one_cycle_schedule(opt, 50, cycle_momentum=True)
+    assert opt.param_groups[0]["betas"][0] == pytest.approx(0.95)  # β₁ starts high while the LR is low
 
 
 def test_keyed_checkpoint_dir_keeps_one_key_per_name(tmp_path):

@@ -337,8 +337,8 @@ AUGMENT = {"image": {"shift": 0.1, "zoom": 0.1, "rotate": 30.0, "flip": True},
 def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int,
                      lr: float, seed: int, augmentation: bool = True, colour_swap: float = 0.5,
                      ckpt_dir: str | Path | None = None) -> list[float]:
-    """Train a twin judge with the summed cross-entropy of its heads (:func:`semvideo.train.fit`: AdamW,
-    one-cycle LR), in place.
+    """Train a twin judge with the summed cross-entropy of its heads (:func:`semvideo.train.fit`: AdamW, torch's
+    OneCycleLR with its momentum cycle), in place.
 
     Parameters
     ----------
@@ -365,8 +365,8 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
     with ExitStack() as stack:
         folder = ckpt_dir if ckpt_dir is not None else stack.enter_context(tempfile.TemporaryDirectory())
         log = fit(model, step, (pixels, torch.from_numpy(labels)), ckpt_dir=folder, epochs=epochs,
-                  batch_size=batch_size, lr=lr, schedule=one_cycle_schedule, seed=seed, weight_decay=1e-4,
-                  grad_clip=None, desc=f"{kind} judge")
+                  batch_size=batch_size, lr=lr, schedule=partial(one_cycle_schedule, cycle_momentum=True),
+                  seed=seed, weight_decay=1e-4, grad_clip=None, desc=f"{kind} judge")
     return log.groupby("epoch")["loss"].mean().round(6).tolist()
 
 
