@@ -28,11 +28,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo prepare --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -48,15 +48,15 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
-from semvideo.config import load_config
 from semvideo.data.cc2017 import layout_for, load_run, run_path
 from semvideo.data.hcp import uses_hcp_layout
 from semvideo.data.prepared import PreparedData
 from semvideo.data.preprocess import detrend_zscore, trim_run
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.viz import frame_strip, plot_ceiling, plot_clip_timing, plot_on_surface, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "prepare")  # opened interactively: builds what this notebook reads, if missing
 paths = RunPaths.from_config(cfg)
 data = PreparedData.from_config(cfg)
 twin = cfg.world == "twin"

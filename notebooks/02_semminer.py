@@ -24,11 +24,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo embed --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -41,9 +41,9 @@ out_dir = "results/twin"
 import numpy as np
 import pandas as pd
 
-from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.embed import load_embeddings, make_embedder
+from semvideo.notebook import open_run
 from semvideo.semminer import CAPTION_LEVELS, load_captions
 from semvideo.semminer.prompts import PROMPTS, prompt_hash
 from semvideo.semminer.stats import similarity_table, token_table
@@ -55,7 +55,7 @@ from semvideo.viz import (
     save_table,
 )
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "embed")  # opened interactively: builds what this notebook reads, if missing
 data = PreparedData.from_config(cfg)
 captions = load_captions(cfg)
 embedder = make_embedder(cfg)

@@ -27,11 +27,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo train-sad --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -45,15 +45,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from semvideo.config import load_config
 from semvideo.io import read_json
 from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.retrieval import similarity_matrix
 from semvideo.stages.sad import loss_logs, retrieval_table
 from semvideo.viz import save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "train-sad")  # opened interactively: builds what this notebook reads, if missing
 paths = RunPaths.from_config(cfg)
 done = read_json(paths.sad / "pred" / "done.json")
 print(f"SAD training took {done['seconds']} s, peak memory {done['peak_rss_mb']} MB; "

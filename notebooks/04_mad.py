@@ -31,11 +31,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo train-mad --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -51,7 +51,6 @@ import pandas as pd
 import seaborn as sns
 from scipy.stats import ttest_rel
 
-from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
 from semvideo.metrics.evaluate import FLOW_READOUT
@@ -59,10 +58,11 @@ from semvideo.metrics.pixel import mean_frame, ssim
 from semvideo.metrics.temporal import epe
 from semvideo.models.mad import VARIANTS
 from semvideo.models.priors import decode_latents, load_vae
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.viz import frame_strip, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "train-mad")  # opened interactively: builds what this notebook reads, if missing
 paths = RunPaths.from_config(cfg)
 data = PreparedData.from_config(cfg)
 summary = read_json(paths.mad / "pred" / "done.json")

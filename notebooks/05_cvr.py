@@ -19,11 +19,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo render --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`; papermill replaces its values.
@@ -40,15 +40,15 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from semvideo.config import load_config
 from semvideo.data.hcp import uses_hcp_layout
 from semvideo.data.prepared import PreparedData
 from semvideo.io import atomic_path, read_json
 from semvideo.metrics.pixel import ssim
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.viz import frame_strip, interactive_session, reconstruction_grid, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "render")  # opened interactively: builds what this notebook reads, if missing
 paths, figures = RunPaths.from_config(cfg), cfg.figures_dir
 data = PreparedData.from_config(cfg)
 test_ids = data.split_clips("test")["clip_id"].to_numpy()

@@ -32,11 +32,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo evaluate --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -52,7 +52,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from semvideo.config import load_config
 from semvideo.data.hcp import uses_hcp_layout
 from semvideo.metrics import bootstrap_table, n_way_chance
 from semvideo.metrics.evaluate import (
@@ -65,10 +64,11 @@ from semvideo.metrics.evaluate import (
     TABLE1_METHODS,
     TABLE2_METRICS,
 )
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.viz import plot_significance_table, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "evaluate")  # opened interactively: builds what this notebook reads, if missing
 paths = RunPaths.from_config(cfg)
 hcp = uses_hcp_layout(cfg)  # HCP layout: Table 2 (six metrics), else Table 1 (ten)
 table_name, metrics = ("table2", TABLE2_METRICS) if hcp else ("table1", METRICS)

@@ -32,11 +32,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo evaluate --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -51,7 +51,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from semvideo.config import load_config
 from semvideo.metrics import bootstrap_table, paired_ttests
 from semvideo.metrics.evaluate import (
     HIGHER_IS_BETTER,
@@ -62,11 +61,12 @@ from semvideo.metrics.evaluate import (
     TABLE3_METHODS,
     TABLE6_METHODS,
 )
+from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.stages.render import ablation_subjects
 from semvideo.viz import plot_significance_table, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "evaluate")  # opened interactively: builds what this notebook reads, if missing
 paths = RunPaths.from_config(cfg)
 subjects = ablation_subjects(cfg)
 scores = pd.concat([pd.read_csv(paths.metrics / f"{s}_scores.csv").assign(subject=s) for s in subjects],

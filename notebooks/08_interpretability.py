@@ -29,11 +29,11 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the companion, then build what this notebook reads
+if "google.colab" in sys.modules:  # on Colab: install the companion
     import subprocess
 
-    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion' "
-                   "&& python -m semvideo evaluate --upstream --config default", shell=True, check=True)
+    subprocess.run("pip install -q torch==2.13.0 'semvideo @ git+https://github.com/semvideo/semvideo-companion'",
+                   shell=True, check=True)
 
 # %% [markdown]
 # The next cell is tagged `parameters`: papermill replaces these values when Snakemake runs the notebook.
@@ -48,7 +48,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from semvideo.config import LEVELS, load_config
+from semvideo.config import LEVELS
 from semvideo.interpret import (
     LEVEL_FAMILIES,
     MOTION_ROIS,
@@ -60,9 +60,10 @@ from semvideo.interpret import (
     roi_importance_table,
     truth_roi_importance,
 )
+from semvideo.notebook import open_run
 from semvideo.viz import plot_subject_figure, save_figure, save_table
 
-cfg = load_config(config_path)
+cfg = open_run(config_path, "evaluate")  # opened interactively: builds what this notebook reads, if missing
 twin = cfg.world == "twin"
 decoded = roi_importance_table(cfg)  # the paper's measure: |W| of the fitted first layer
 change = roi_importance_table(cfg, measure="change")  # |W − W₀|: what training moved

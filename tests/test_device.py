@@ -4,6 +4,7 @@ models (inference) and accelerate (mixed-precision training)."""
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,35 @@ def test_upstream_runs_the_unfinished_stages_before_a_command_in_order(tmp_path,
     assert main(["caption", "--upstream", "--config", str(path)]) == 0
     assert len(STARTED) == 2 and stages_to_run(cfg, "caption") == []  # generate-twin and caption ran and recorded
     assert main(["caption", "--upstream", "--config", str(path)]) == 0 and len(STARTED) == 2  # nothing left to do
+
+
+def test_a_notebook_opened_interactively_builds_what_it_reads_and_under_snakemake_builds_nothing(tmp_path,
+                                                                                               monkeypatch):
+    """`semvideo.notebook.open_run`: interactively, from a clone's notebooks/, it moves to the project root and
+    starts `python -m semvideo <stage> --upstream` for the unfinished stages; headless (papermill under
+    Snakemake) it only loads the config; with nothing left to build it starts nothing."""
+    from semvideo import notebook
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "tiny.yaml").write_text(yaml.safe_dump(
+        {"name": "tiny", "subjects": ["subject1"], "twin": {"n_subjects": 1}}))
+    started = []
+    monkeypatch.setattr(notebook.subprocess, "run", lambda args, check: started.append(args[2:]))
+    monkeypatch.setenv("SEMVIDEO_HEADLESS", "1")
+    monkeypatch.chdir(tmp_path)
+    assert notebook.open_run("tiny", "caption").name == "tiny" and started == []
+    monkeypatch.delenv("SEMVIDEO_HEADLESS")
+    monkeypatch.chdir(tmp_path / "notebooks")
+    cfg = notebook.open_run("tiny", "caption")
+    assert Path.cwd() == tmp_path and cfg.name == "tiny"  # `results/` now means the project's
+    assert started == [["semvideo", "caption", "--upstream", "--config", "tiny"]]
+    records = tmp_path / "results" / "tiny" / "benchmarks"
+    records.mkdir(parents=True)
+    for stage in ("generate-twin", "prepare", "caption"):
+        (records / f"{stage}_device.json").write_text("{}")
+    notebook.open_run("tiny", "caption")
+    assert len(started) == 1  # everything it reads has finished
+    monkeypatch.chdir(tmp_path / "config")
+    assert notebook.use_project_root() == tmp_path / "config"  # only a clone's notebooks/ moves
