@@ -13,8 +13,9 @@
 # Paper §3.2 (eq. 3, Fig. 3): the decoded motion latents ê are VAE-decoded into a *blurry* video; a text-to-image
 # model turns its first frame into the *anchor* frame under Ẑ(C_anchor); a text-to-video model (AnimateDiff
 # style) renders the *final* clip from the blurry sequence, the anchor frame and Ẑ(C_holi).
-# Here we show the priors that the render stands on (trained on the twin's training clips, or SD 1.5 +
-# AnimateDiff in the real world), how well they follow their captions, and the reconstructions of Figs. 1/4/9/11.
+# Here we show the priors that the render stands on (pre-trained once on a separate sample of the twin world and
+# shipped, as SD 1.5 is; SD 1.5 + AnimateDiff in the real world), how well they follow their captions, and the
+# reconstructions of Figs. 1/4/9/11.
 
 # %%
 import sys

@@ -16,7 +16,8 @@
 # test clips of the three subjects; 100 bootstrap sample sets test every method against SemVideo, and the
 # cells are coloured by p (< 1e-4 blue, < 0.01 pink, < 0.05 yellow, ≥ 0.05 green).
 #
-# **Here.** The same metrics on the twin, with the twin's own judges (trained on the training clips only) and
+# **Here.** The same metrics on the twin, with the twin's own judges (small CNNs trained on a separate sample of
+# the twin world and shipped, the twin's ImageNet ViT and VideoMAE; they never see this run's test clips) and
 # three baselines measured on the same split: a single-caption decoder (the NeuroClips / Mind-Animator family:
 # one short BLIP-style caption, decoded by its own SAD, conditions both render stages, on the blurry video of a
 # MAD that sees no motion caption), the MAD blurry video alone (MAD's own ê, eq. 12, before the render) and a
@@ -86,7 +87,10 @@ print({n: round(n_way_chance(n), 3) for n in cfg.eval.n_ways}, "N-way chance wit
 # video judge: category, motion (whole clips) — against the 0.9 bar, on the training clips (did it learn?) and the
 # real test clips (does it generalise?). `chance` is 1 / number of values; `majority` is what always naming the
 # split's most common value would score. The test split has few shots, so its accuracies move in steps of ~1/40.
-# Made by `train-judges` (`semvideo.metrics.judges.judge_attribute_accuracy`, written to `judges/accuracy.csv`).
+# Made by `train-judges` (`semvideo.metrics.judges.judge_attribute_accuracy`, written to `judges/accuracy.csv`):
+# with `eval.twin_judges` set (the default) it loads the shipped judges (`semvideo/assets/twin_judges`, trained
+# with config/twin_priors.yaml on the training clips of another sample of the world) and measures them on this run's
+# clips; with it unset it trains this run's own on its training clips.
 
 # %%
 JUDGE_BAR = 0.9
@@ -98,8 +102,9 @@ if (paths.judges / "accuracy.csv").exists():  # twin judges; real worlds use pre
     failed = [f"{r.judge} {r.attribute} ({r.accuracy:.2f})" for r in test.itertuples() if not r.passes]
     print(f"On real test data, {len(passed)} of {len(test)} judge attributes reach {JUDGE_BAR}: "
           f"{', '.join(passed) or 'none'}; below the bar: {', '.join(failed) or 'none'}.")
-    print({kind: f"{info['train_seconds']} s wall, {info.get('train_cpu_seconds')} CPU-s, {info['epochs']} epochs"
-           for kind, info in judges.items() if "train_seconds" in info})
+    print({kind: f"pre-trained, loaded from {info['pretrained']}" if "pretrained" in info else
+           f"trained here: {info['train_seconds']} s wall, {info.get('train_cpu_seconds')} CPU-s, {info['epochs']} epochs"
+           for kind, info in judges.items()})
     display_table = judge_accuracy.pivot_table(index=["judge", "attribute"], columns="split",
                                                values="accuracy", sort=False)
 else:

@@ -4,15 +4,18 @@ Each command runs one compute stage of the pipeline (the Snakemake rules call th
 function ``stage(cfg: Config) -> None`` that writes its artefacts under ``results/<name>/`` atomically. The
 command also records the stage's device, seconds and, on CUDA, peak GPU memory in
 ``results/<name>/benchmarks/<command>_device.json`` (beside Snakemake's per-rule benchmark files), so every run of
-the workflow on a GPU measures what each stage needs. That record also marks the stage finished: with
-``--upstream`` a command first runs the stages before it that have none (how a notebook opened outside Snakemake,
-e.g. on Colab, builds what it reads: ``python -m semvideo render --upstream``).
+the workflow on a GPU measures what each stage needs. That record, with the digest of the config it ran with, also
+marks the stage finished: with ``--upstream`` a command first runs the stages before it that have no record for
+the same config (how a notebook opened outside Snakemake, e.g. on Colab, builds what it reads:
+``python -m semvideo render --upstream``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
+import json
 import signal
 import sys
 from pathlib import Path
@@ -75,12 +78,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def stages_to_run(cfg: Config, command: str) -> list[str]:
-    """``command`` and the workflow stages before it that have not finished (no ``benchmarks/<stage>_device.json``
-    record under the run folder); the twin's generator only in the twin world."""
+    """``command`` and the workflow stages before it that have not finished with this config (no
+    ``benchmarks/<stage>_device.json`` record under the run folder, or one made with other settings: like
+    Snakemake, which reruns every rule when the config file changes); the twin's generator only in the twin
+    world."""
     if command not in PIPELINE:
         return [command]
     chain = PIPELINE[:PIPELINE.index(command) + 1]
-    return [c for c in chain if not (c == "generate-twin" and cfg.world != "twin") and not _record(cfg, c).exists()]
+    return [c for c in chain if not (c == "generate-twin" and cfg.world != "twin") and not _finished(cfg, c)]
+
+
+def config_digest(cfg: Config) -> str:
+    """A short digest of every setting of ``cfg`` (written into each stage's record)."""
+    return hashlib.sha1(cfg.model_dump_json().encode()).hexdigest()[:12]
+
+
+def _finished(cfg: Config, command: str) -> bool:
+    record = _record(cfg, command)
+    return record.exists() and json.loads(record.read_text()).get("config") == config_digest(cfg)
 
 
 def run_stage(cfg: Config, command: str, config_path: str) -> int:
@@ -92,7 +107,7 @@ def run_stage(cfg: Config, command: str, config_path: str) -> int:
         return 2
     module_name, function_name = COMMANDS[command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
-    record = {"command": command}
+    record = {"command": command, "config": config_digest(cfg)}
     try:
         with peak_memory(resolve_device(cfg), record):
             stage(cfg)

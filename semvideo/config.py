@@ -305,7 +305,11 @@ class EvalConfig(Section):
                                               min_length=1)
     #: twin video judge classes (12 × 9 = 108)
     video_judge_attributes: list[str] = Field(default_factory=lambda: ["category", "motion"], min_length=1)
-    image_judge: str | None = None  #: ImageNet ViT id (real); None trains the twin's judge
+    #: twin judges (``image/``, ``video/``) pre-trained on another sample of the twin world, loaded instead of
+    #: training them on this run's clips (semvideo/assets/twin_judges, made with config/twin_priors.yaml); None
+    #: trains this run's own
+    twin_judges: str | None = None
+    image_judge: str | None = None  #: ImageNet ViT id (real); None uses the twin's judge
     video_judge: str | None = None  #: VideoMAE K400 id (real)
     clip_model: str | None = None  #: CLIP id for CLIP-pcc (real)
 
@@ -430,7 +434,7 @@ def _resolve_package_assets(raw: dict) -> None:
 #: The model sources (hub id or local folder) of each config section.
 MODEL_SOURCES = {"semminer": ("model_id", "baseline_model_id"), "embed": ("model_id",),
                  "priors": ("vae", "t2i", "motion_adapter", "sparsectrl"),
-                 "eval": ("image_judge", "video_judge", "clip_model")}
+                 "eval": ("twin_judges", "image_judge", "video_judge", "clip_model")}
 
 
 def check_model_sources(cfg: Config, sections: tuple[str, ...] | list[str], path: str | Path = "config") -> None:

@@ -184,9 +184,9 @@ def _noting_stage(cfg):
 
 
 def test_upstream_runs_the_unfinished_stages_before_a_command_in_order(tmp_path, monkeypatch):
-    """`--upstream`: the stages before the command that have no record run in workflow order, then the command;
-    the twin's generator is skipped outside the twin world."""
-    from semvideo.__main__ import COMMANDS, PIPELINE, main, stages_to_run
+    """`--upstream`: the stages before the command that have no record made with this config run in workflow
+    order, then the command; the twin's generator is skipped outside the twin world."""
+    from semvideo.__main__ import COMMANDS, PIPELINE, config_digest, main, stages_to_run
     from semvideo.config import load_config
 
     path = tmp_path / "twin.yaml"
@@ -199,8 +199,10 @@ def test_upstream_runs_the_unfinished_stages_before_a_command_in_order(tmp_path,
     assert stages_to_run(real, "prepare") == ["prepare"]
     for command in PIPELINE:
         monkeypatch.setitem(COMMANDS, command, "tests.test_device:_noting_stage")
-    (tmp_path / "r" / "tiny" / "benchmarks").mkdir(parents=True)
-    (tmp_path / "r" / "tiny" / "benchmarks" / "prepare_device.json").write_text("{}")  # prepare has finished
+    records = tmp_path / "r" / "tiny" / "benchmarks"
+    records.mkdir(parents=True)
+    (records / "prepare_device.json").write_text(json.dumps({"config": config_digest(cfg)}))  # prepare has finished
+    (records / "caption_device.json").write_text(json.dumps({"config": "other settings"}))  # caption must run again
     STARTED.clear()
     assert main(["caption", "--upstream", "--config", str(path)]) == 0
     assert len(STARTED) == 2 and stages_to_run(cfg, "caption") == []  # generate-twin and caption ran and recorded
@@ -213,6 +215,7 @@ def test_a_notebook_opened_interactively_builds_what_it_reads_and_under_snakemak
     starts `python -m semvideo <stage> --upstream` for the unfinished stages; headless (papermill under
     Snakemake) it only loads the config; with nothing left to build it starts nothing."""
     from semvideo import notebook
+    from semvideo.__main__ import config_digest
 
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "Snakefile").write_text("")
@@ -232,7 +235,7 @@ def test_a_notebook_opened_interactively_builds_what_it_reads_and_under_snakemak
     records = tmp_path / "results" / "tiny" / "benchmarks"
     records.mkdir(parents=True)
     for stage in ("generate-twin", "prepare", "caption"):
-        (records / f"{stage}_device.json").write_text("{}")
+        (records / f"{stage}_device.json").write_text(json.dumps({"config": config_digest(cfg)}))
     notebook.open_run("tiny", "caption")
     assert len(started) == 1  # everything it reads has finished
     monkeypatch.chdir(tmp_path / "config")

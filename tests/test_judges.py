@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from semvideo.config import load_config
+from semvideo.io import InputError
 from semvideo.metrics.judges import (
     TwinJudge,
     TwinJudgeRunner,
@@ -22,7 +23,7 @@ from semvideo.metrics.judges import (
     load_vit_judge,
     train_twin_judge,
 )
-from semvideo.stages.judges import run_judges
+from semvideo.stages.judges import export_twin_judges, run_judges
 from tests.conftest import ROOT
 
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 230)}
@@ -253,6 +254,29 @@ def test_too_few_classes_and_missing_judges_are_explained(tmp_path):
     few = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"image_judge_attributes": ["colour"]})})
     with pytest.raises(ValueError, match="8 classes, too few for 50-way"):
         run_judges(few)
+
+
+def test_pretrained_twin_judges_are_loaded_checked_and_measured_instead_of_trained(tmp_path):
+    """eval.twin_judges: the judges of another run are copied in unchanged and measured on this run's clips; a
+    folder whose judges do not fit this world (classes, frames, size) fails in one line naming it."""
+    donor = _hand_made_run(tmp_path / "donor")
+    run_judges(donor)
+    shipped = tmp_path / "shipped"
+    export_twin_judges(tmp_path / "donor" / "judges" / "judges", shipped)
+    cfg = _hand_made_run(tmp_path / "run")
+    cfg = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"twin_judges": str(shipped)})})
+    run_judges(cfg)
+    summary = json.loads((tmp_path / "run" / "judges" / "judges" / "summary.json").read_text())
+    assert summary["image"]["pretrained"] == str(shipped) and "train_seconds" not in summary["image"]
+    clips = np.load(tmp_path / "run" / "judges" / "data" / "frames_test.npy")
+    np.testing.assert_array_equal(load_judges(cfg).video(clips), load_judges(donor).video(clips))
+    assert not (tmp_path / "run" / "judges" / "judges" / "ckpt").exists()  # nothing was trained
+    other_world = cfg.model_copy(update={"fmri": cfg.fmri.model_copy(update={"frames_per_clip": 3})})
+    with pytest.raises(InputError, match=r"video: judges .* with 2 frames .* this run needs .* 3 frames"):
+        run_judges(other_world)
+    missing = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"twin_judges": str(tmp_path / "none")})})
+    with pytest.raises(InputError, match="no twin judge here"):
+        run_judges(missing)
 
 
 def _save_tiny_hf(tmp_path):

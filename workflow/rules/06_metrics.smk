@@ -11,6 +11,9 @@ TWIN_JUDGES = CFG.world == "twin" and not CFG.eval.image_judge  # the twin train
 rule train_judges:
     input:
         data=rules.prepare.output,
+        # pre-trained twin judges (eval.twin_judges): the rule reruns when they change
+        pretrained=[f"{CFG.eval.twin_judges}/{kind}/{name}" for kind in ("image", "video")
+                    for name in ("config.json", "diffusion_pytorch_model.safetensors")] if CFG.eval.twin_judges else [],
         lib=library("stages/judges.py", "metrics/judges.py", "train.py"),
         cfg=CONFIG_PATH,
     output:
