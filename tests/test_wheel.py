@@ -47,15 +47,15 @@ def installed(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.mark.slow
-def test_the_wheel_carries_configs_and_priors(installed, tmp_path):
+def test_the_wheel_carries_configs_priors_and_judges(installed, tmp_path):
     python, env = installed
     probe = ("import json, semvideo; from semvideo.config import load_config, shipped_configs; "
-             "cfg = load_config('default'); "
-             "print(json.dumps([semvideo.__file__, shipped_configs(), cfg.priors.vae, cfg.priors.t2i]))")
-    module, names, vae, t2i = json.loads(_run([python, "-c", probe], cwd=tmp_path, env=env).stdout)
+             "cfg = load_config('default'); print(json.dumps([semvideo.__file__, shipped_configs(), cfg.priors.vae, "
+             "cfg.priors.t2i, cfg.eval.twin_judges + '/image', cfg.eval.twin_judges + '/video']))")
+    module, names, *folders = json.loads(_run([python, "-c", probe], cwd=tmp_path, env=env).stdout)
     assert str(python.parents[1]) in module  # the installed copy, not the clone
     assert {"default", "smoke", "cc2017", "hcp"} <= set(names)
-    for folder in (vae, t2i):
+    for folder in folders:
         assert Path(folder).is_absolute() and (Path(folder) / "diffusion_pytorch_model.safetensors").exists()
 
 
