@@ -44,13 +44,14 @@ out_dir = "results/twin"
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from IPython.display import display
 
 from semvideo.io import read_json
 from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder
 from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
 from semvideo.retrieval import similarity_matrix
-from semvideo.stages.sad import loss_logs, retrieval_table
+from semvideo.stages.sad import caption_content_table, loss_logs, retrieval_table
 from semvideo.viz import save_figure, save_table
 
 cfg = open_run(config_path, "train-sad")  # opened interactively: builds what this notebook reads, if missing
@@ -105,6 +106,31 @@ for ax in grid.axes.flat:
 grid.set_axis_labels("caption level", "top-1 retrieval")
 grid.set_titles("{row_name} · {col_name}")
 save_figure(grid.figure, cfg.figures_dir, "sad_retrieval")
+
+# %% [markdown]
+# ## What the decoded captions carry
+# Retrieval asks whether Ẑ(C_L) singles out its clip; a caption level's job is to *name* things: the anchor level
+# the object's category and colour and the background, the motion level the motion and its speed, the holistic
+# level all of them. Each attribute is read back from the decoded test embeddings by the nearest centroid (cosine,
+# around the mean) of the *true* training embeddings of each value (`semvideo.retrieval.centroid_readout`; cosine
+# because an MSE-trained decoder shrinks its predictions towards the mean). "true captions" is the same read-out
+# of the true test embeddings, what a perfect decoder would give; chance is the test split's majority value;
+# notebook 01's information ceiling says what the BOLD itself carries.
+
+# %%
+content = caption_content_table(cfg)
+if len(content):
+    save_table(content.set_index(["level", "attribute", "source"]), cfg.figures_dir, "sad_caption_content")
+    decoded = content[content["source"].str.endswith("refined")]
+    verdict = decoded.groupby(["level", "attribute"], sort=False).agg(
+        accuracy=("accuracy", "mean"), chance=("chance", "first"), above=("p", lambda p: int((p < 0.01).sum())))
+    carried = [f"{lv} {attr}" for (lv, attr), r in verdict.iterrows() if r.above == len(cfg.subjects)]
+    lost = [f"{lv} {attr} ({r.accuracy:.2f}, chance {r.chance:.2f})" for (lv, attr), r in verdict.iterrows()
+            if r.above == 0]
+    print(f"The refined Ẑ(C_L) name, above chance (binomial p < 0.01) in every subject: "
+          f"{', '.join(carried) or 'nothing'}; in no subject: {', '.join(lost) or 'nothing'}.")
+    display(content.pivot_table(index=["level", "attribute"], columns="source", values="accuracy", sort=False)
+            .round(2))
 
 # %% [markdown]
 # ## Cosine similarity of predictions and truth

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["chance_level", "retrieval_ranks", "similarity_matrix", "topk_accuracy"]
+__all__ = ["centroid_readout", "chance_level", "retrieval_ranks", "similarity_matrix", "topk_accuracy"]
 
 
 def similarity_matrix(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -81,3 +81,29 @@ def topk_accuracy(pred: np.ndarray, true: np.ndarray, ks: tuple[int, ...] = (1, 
 def chance_level(n: int, k: int) -> float:
     """Expected top-k accuracy of a random ranking among ``n`` candidates: k / n."""
     return min(k, n) / n
+
+
+def centroid_readout(pred: np.ndarray, true_train: np.ndarray, labels_train: np.ndarray) -> np.ndarray:
+    """Read a scene attribute from predicted embeddings: the label whose centroid of true training embeddings is
+    most similar (cosine, after removing the mean training embedding) to each prediction.
+
+    Cosine makes the read-out blind to scale, so a decoder trained with MSE, whose predictions shrink towards the
+    mean embedding, is read on the direction it points in: does Ẑ(C) name the right category / colour / motion?
+
+    Parameters
+    ----------
+    pred
+        (N, ...) predicted embeddings.
+    true_train, labels_train
+        (M, ...) true training embeddings (same trailing shape) and their M labels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) the label read from each prediction.
+    """
+    train = np.asarray(true_train, dtype=np.float64).reshape(len(true_train), -1)
+    mean, classes = train.mean(axis=0), np.unique(labels_train)
+    centroids = np.stack([train[labels_train == c].mean(axis=0) - mean for c in classes])
+    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1) - mean
+    return classes[np.argmax(similarity_matrix(pred, centroids), axis=1)]

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from semvideo.retrieval import chance_level, retrieval_ranks, similarity_matrix, topk_accuracy
+from semvideo.retrieval import (
+    centroid_readout,
+    chance_level,
+    retrieval_ranks,
+    similarity_matrix,
+    topk_accuracy,
+)
 
 
 def test_similarity_is_cosine_of_flattened_rows():
@@ -35,3 +41,19 @@ def test_bad_shapes_are_refused():
         similarity_matrix(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="align both"):
         topk_accuracy(np.zeros((2, 3)), np.zeros((3, 3)))
+
+
+def test_centroid_readout_reads_the_direction_not_the_scale():
+    """Labels live on orthogonal directions around an offset: a prediction shrunk 10× towards the training mean
+    (as an MSE-trained decoder's are) reads the same label; one pointing elsewhere reads another; noise alone
+    reads about chance."""
+    rng = np.random.default_rng(0)
+    directions = np.eye(3, 12) * 5.0
+    labels = np.array(["star", "heart", "moon"] * 20)
+    train = 2.0 + directions[np.arange(60) % 3] + 0.3 * rng.standard_normal((60, 12))
+    train = train.reshape(60, 3, 4)  # any trailing shape (tokens × dimensions) is flattened
+    mean = train.reshape(60, -1).mean(axis=0)
+    shrunk = mean + 0.1 * (directions[[2, 0, 1]] + 0.3 * rng.standard_normal((3, 12)))
+    assert list(centroid_readout(shrunk.reshape(3, 3, 4), train, labels)) == ["moon", "star", "heart"]
+    noise = mean + rng.standard_normal((300, 12))
+    assert abs(np.mean(centroid_readout(noise, train, labels) == "star") - 1 / 3) < 0.1

@@ -18,18 +18,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import binomtest
 
 from semvideo.config import LEVELS, Config
 from semvideo.data.prepared import PreparedData
+from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.device import peak_memory, resolve_device, training_kwargs
 from semvideo.distributed import is_main_process, wait_for_everyone
 from semvideo.distributed import start as start_processes
 from semvideo.io import read_json, save_npy, write_json
 from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder, predict, train_sad
 from semvideo.paths import RunPaths
-from semvideo.retrieval import chance_level, topk_accuracy
+from semvideo.retrieval import centroid_readout, chance_level, topk_accuracy
 
-__all__ = ["loss_logs", "retrieval_table", "run_sad"]
+__all__ = ["caption_content_table", "loss_logs", "retrieval_table", "run_sad"]
 
 
 # ---------------------------------------------------------------------------------------------- stage
@@ -228,3 +230,47 @@ def retrieval_table(cfg: Config, ks: tuple[int, ...] = (1, 5)) -> pd.DataFrame:
                                  **{f"top{k}": acc[k] for k in ks},
                                  **{f"chance{k}": chance_level(len(true), k) for k in ks}})
     return pd.DataFrame(rows)
+
+
+#: the scene attributes each caption level names (semvideo.semminer's prompts: P_anchor the first frame's object
+#: and scene, P_motion its motion and speed, P_holi the whole clip)
+LEVEL_ATTRIBUTES = {"anchor": ("category", "colour", "background"), "motion": ("motion", "speed"),
+                    "holi": ("category", "colour", "background", "motion")}
+
+
+def caption_content_table(cfg: Config) -> pd.DataFrame:
+    """What the decoded captions carry (twin only): every attribute a caption level names, read from each
+    subject's decoded test embeddings Ẑ(C_L) with :func:`~semvideo.retrieval.centroid_readout` (centroids of the
+    *true* training embeddings Z(C_L)), beside the same read-out of the true test embeddings (what the caption
+    itself carries) and the majority-class chance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, attribute, source) with ``accuracy``, ``chance`` and the one-sided binomial ``p`` of
+        the accuracy against it; ``source`` is ``"true captions"`` or ``"{subject} {mlp|refined}"``. Empty outside
+        the twin (no scene graphs).
+    """
+    if cfg.world != "twin":
+        return pd.DataFrame(columns=["level", "attribute", "source", "accuracy", "chance", "p"])
+    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    graphs = scene_graphs(paths.data_root)
+    labels = {split: scene_labels(graphs, data.split_clips(split)["clip_id"], ATTRIBUTE_NAMES)
+              for split in ("train", "test")}
+    rows = []
+    for level, attributes in LEVEL_ATTRIBUTES.items():
+        train, test = (np.load(paths.embeddings / f"{level}_{split}.npy") for split in ("train", "test"))
+        sources = {"true captions": test} | {
+            f"{subject} {kind}": np.load(path) for subject in cfg.subjects for kind in ("mlp", "refined")
+            if (path := paths.sad / "pred" / f"{subject}_{level}_{kind}.npy").exists()}
+        for attribute in attributes:
+            truth = labels["test"][attribute].to_numpy()
+            chance = float(pd.Series(truth).value_counts(normalize=True).iloc[0])
+            for source, embeddings in sources.items():
+                hits = int(np.sum(centroid_readout(embeddings, train, labels["train"][attribute].to_numpy()) == truth))
+                rows.append({"level": level, "attribute": attribute, "source": source, "accuracy": hits / len(truth),
+                             "chance": chance, "p": binomtest(hits, len(truth), chance, "greater").pvalue})
+    return pd.DataFrame(rows)
+
+
+ATTRIBUTE_NAMES = sorted({a for attributes in LEVEL_ATTRIBUTES.values() for a in attributes})

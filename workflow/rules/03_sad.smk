@@ -29,13 +29,16 @@ rule nb_03_sad:
     input:
         nb="notebooks/03_sad.py",
         done=rules.train_sad.output.done,
+        # "what the decoded captions carry": the true training embeddings and the twin's scene graphs
+        embeddings=[f"{RESULTS}/embeddings/{level}_{split}.npy" for level in SAD_LEVELS for split in ("train", "test")],
+        raw=rules.generate_twin.output if CFG.world == "twin" else [],
         lib=library("stages/sad.py", "models/sad.py", "retrieval.py", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/03_sad.ipynb",
         figures=[f"{FIGURES}/{name}" for name in (
             "sad_loss_curves.png", "sad_retrieval.png", "sad_similarity.png", "sad_retrieval.csv",
-            "sad_retrieval.md")],
+            "sad_retrieval.md", *(["sad_caption_content.csv", "sad_caption_content.md"] if CFG.world == "twin" else []))],
     benchmark:
         f"{RESULTS}/benchmarks/nb_03_sad.tsv"
     log:
