@@ -31,14 +31,15 @@ from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder, predict,
 from semvideo.paths import RunPaths
 from semvideo.retrieval import centroid_readout, chance_level, topk_accuracy
 
-__all__ = ["caption_content_table", "loss_logs", "retrieval_table", "run_sad"]
+__all__ = ["LEVEL_ATTRIBUTES", "caption_content_table", "loss_logs", "new_sad", "retrieval_table", "run_sad"]
 
 
 # ---------------------------------------------------------------------------------------------- stage
 
 
-def _new_model(cfg: Config, subjects: list[str], n_voxels: list[int],
-               targets: np.ndarray) -> SemanticAlignmentDecoder:
+def new_sad(cfg: Config, subjects: list[str], n_voxels: list[int], targets: np.ndarray) -> SemanticAlignmentDecoder:
+    """An untrained SAD with ``cfg.sad``'s sizes for ``subjects`` (``n_voxels`` each) and targets of the shape and
+    scale of ``targets`` (N, 77, D); its weights seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     s = cfg.sad
     return SemanticAlignmentDecoder(
@@ -98,7 +99,7 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
 
     def new(subjects: list[str]):
         n_voxels = [bold[s]["train"].shape[1] for s in subjects]
-        return lambda: _new_model(cfg, subjects, n_voxels, targets["train"])
+        return lambda: new_sad(cfg, subjects, n_voxels, targets["train"])
 
     if variant == "pretrain":
         _trained(root / level, new(cfg.subjects), train(cfg.subjects, "pretrain", sad.pretrain_epochs), device)
