@@ -115,6 +115,11 @@ class TwinJudge(ModelMixin, ConfigMixin):
         self.heads = nn.ModuleList(nn.Linear(width, len(names)) for names in class_names)
 
     @property
+    def kind(self) -> str:
+        """``"image"`` for a one-frame judge, ``"video"`` otherwise."""
+        return "image" if self.config.n_frames == 1 else "video"
+
+    @property
     def head_sizes(self) -> tuple[int, ...]:
         return tuple(len(names) for names in self.config.class_names)
 
@@ -229,7 +234,7 @@ class TwinJudgeRunner(Judge):
     def __init__(self, model: TwinJudge, batch_size: int = 256, device: str = "cpu"):
         super().__init__(model.config.image_size, (0.5,) * 3, (0.5,) * 3, batch_size, device)
         self.model = model.eval().to(device)
-        self.kind = "image" if model.config.n_frames == 1 else "video"
+        self.kind = model.kind
 
     @property
     def class_labels(self) -> list[str]:
@@ -361,12 +366,11 @@ def train_twin_judge(model: TwinJudge, frames: np.ndarray, labels: np.ndarray, e
     pixels = _pixels_uint8(frames, model.config.image_size)  # (N, T, 3, S, S) uint8, resized once
     step = partial(_judge_step, augmentation=augmentation, colour_swap=colour_swap,
                    free=torch.tensor([name in COLOUR_FREE for name in model.config.head_names]))
-    kind = "image" if model.config.n_frames == 1 else "video"
     with ExitStack() as stack:
         folder = ckpt_dir if ckpt_dir is not None else stack.enter_context(tempfile.TemporaryDirectory())
         log = fit(model, step, (pixels, torch.from_numpy(labels)), ckpt_dir=folder, epochs=epochs,
                   batch_size=batch_size, lr=lr, schedule=partial(one_cycle_schedule, cycle_momentum=True),
-                  seed=seed, weight_decay=1e-4, grad_clip=None, desc=f"{kind} judge")
+                  seed=seed, weight_decay=1e-4, grad_clip=None, desc=f"{model.kind} judge")
     return log.groupby("epoch")["loss"].mean().round(6).tolist()
 
 
@@ -375,12 +379,12 @@ def _judge_step(model: TwinJudge, batch: tuple[torch.Tensor, torch.Tensor], gene
     """One batch of :func:`train_twin_judge`: uint8 clips (B, T, 3, S, S) and labels (B, n_heads) → summed
     cross-entropy of the heads, each averaged over the clips whose labels it may learn from."""
     pixels, targets = batch
-    if model.config.n_frames == 1:  # one random frame of each clip
+    if model.kind == "image":  # one random frame of each clip
         pick = torch.randint(0, pixels.shape[1], (len(pixels),), generator=generator)
         pixels = pixels[torch.arange(len(pixels)), pick].unsqueeze(1)
     x = pixels.float().div(127.5).sub(1.0)
     if augmentation:
-        x = augment(x, generator, **AUGMENT["image" if model.config.n_frames == 1 else "video"])
+        x = augment(x, generator, **AUGMENT[model.kind])
     x, swapped = swap_colours(x, generator, colour_swap)
     weight = (free[None, :] | ~swapped[:, None]).float()  # (B, n_heads): which losses count
     loss = sum((F.cross_entropy(logits, targets[:, j], reduction="none") * weight[:, j]).sum()
