@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import Ridge
 
 from semvideo.config import load_config
@@ -63,7 +62,6 @@ def main() -> None:
     for run in args.runs:
         epochs, batch = map(int, run.split(":"))
         run_cfg = cfg.model_copy(update={"sad": cfg.sad.model_copy(update={"batch_size": batch})})
-        torch.manual_seed(cfg.seed)
         model = new_sad(run_cfg, [args.subject], [bold["train"].shape[1]], train)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as ckpt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["centroid_readout", "chance_level", "retrieval_ranks", "similarity_matrix", "topk_accuracy"]
+__all__ = ["centroid_reader", "centroid_readout", "chance_level", "retrieval_ranks", "similarity_matrix", "topk_accuracy"]
 
 
 def similarity_matrix(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -102,8 +102,18 @@ def centroid_readout(pred: np.ndarray, true_train: np.ndarray, labels_train: np.
     numpy.ndarray
         (N,) the label read from each prediction.
     """
+    return centroid_reader(true_train, labels_train)(pred)
+
+
+def centroid_reader(true_train: np.ndarray, labels_train: np.ndarray):
+    """:func:`centroid_readout` with its centroids computed once: a function ``pred (N, ...) -> labels (N,)`` for
+    reading many sets of predictions against the same training embeddings."""
     train = np.asarray(true_train, dtype=np.float64).reshape(len(true_train), -1)
     mean, classes = train.mean(axis=0), np.unique(labels_train)
     centroids = np.stack([train[labels_train == c].mean(axis=0) - mean for c in classes])
-    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1) - mean
-    return classes[np.argmax(similarity_matrix(pred, centroids), axis=1)]
+
+    def read(pred: np.ndarray) -> np.ndarray:
+        pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1) - mean
+        return classes[np.argmax(similarity_matrix(pred, centroids), axis=1)]
+
+    return read

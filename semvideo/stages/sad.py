@@ -29,7 +29,7 @@ from semvideo.distributed import start as start_processes
 from semvideo.io import read_json, save_npy, write_json
 from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder, predict, train_sad
 from semvideo.paths import RunPaths
-from semvideo.retrieval import centroid_readout, chance_level, topk_accuracy
+from semvideo.retrieval import centroid_reader, chance_level, topk_accuracy
 
 __all__ = ["LEVEL_ATTRIBUTES", "caption_content_table", "loss_logs", "new_sad", "retrieval_table", "run_sad"]
 
@@ -237,6 +237,7 @@ def retrieval_table(cfg: Config, ks: tuple[int, ...] = (1, 5)) -> pd.DataFrame:
 #: and scene, P_motion its motion and speed, P_holi the whole clip)
 LEVEL_ATTRIBUTES = {"anchor": ("category", "colour", "background"), "motion": ("motion", "speed"),
                     "holi": ("category", "colour", "background", "motion")}
+ATTRIBUTE_NAMES = sorted({a for attributes in LEVEL_ATTRIBUTES.values() for a in attributes})
 
 
 def caption_content_table(cfg: Config) -> pd.DataFrame:
@@ -267,11 +268,9 @@ def caption_content_table(cfg: Config) -> pd.DataFrame:
         for attribute in attributes:
             truth = labels["test"][attribute].to_numpy()
             chance = float(pd.Series(truth).value_counts(normalize=True).iloc[0])
+            read = centroid_reader(train, labels["train"][attribute].to_numpy())
             for source, embeddings in sources.items():
-                hits = int(np.sum(centroid_readout(embeddings, train, labels["train"][attribute].to_numpy()) == truth))
+                hits = int(np.sum(read(embeddings) == truth))
                 rows.append({"level": level, "attribute": attribute, "source": source, "accuracy": hits / len(truth),
                              "chance": chance, "p": binomtest(hits, len(truth), chance, "greater").pvalue})
     return pd.DataFrame(rows)
-
-
-ATTRIBUTE_NAMES = sorted({a for attributes in LEVEL_ATTRIBUTES.values() for a in attributes})
