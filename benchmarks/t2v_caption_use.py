@@ -36,8 +36,14 @@ from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.embed import load_embeddings
-from semvideo.models.priors import encode_frames, load_t2v, load_vae, make_scheduler, unconditional_embedding, \
-    unet_condition
+from semvideo.models.priors import (
+    encode_frames,
+    load_t2v,
+    load_vae,
+    make_scheduler,
+    unconditional_embedding,
+    unet_condition,
+)
 from semvideo.paths import RunPaths
 from semvideo.stages.priors import loading_priors_from
 
@@ -103,7 +109,7 @@ def gaps(losses: pd.DataFrame, valid: dict[str, np.ndarray]) -> pd.DataFrame:
     wide = losses.pivot_table(index=["draw", "clip", "t"], columns="condition", values="loss").reset_index()
     rows = []
     for condition in [c for c in losses["condition"].unique() if c != "as trained"]:
-        ok = wide["clip"].map(lambda c: bool(valid.get(condition, np.ones(10 ** 6, bool))[c]))
+        ok = wide["clip"].map(dict(enumerate(valid[condition]))) if condition in valid else True
         for band, (low, high) in BANDS.items():
             part = wide[ok & wide["t"].between(low, high - 1)]
             gap = part[condition] - part["as trained"]

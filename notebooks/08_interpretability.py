@@ -50,9 +50,9 @@ from IPython.display import Markdown, display
 
 from semvideo.config import LEVELS
 from semvideo.interpret import (
-    LEVEL_FAMILIES,
     MOTION_ROIS,
     VENTRAL_ROIS,
+    caption_family_weights,
     claim_checks,
     compare_with_truth,
     dorsal_vs_ventral,
@@ -116,15 +116,31 @@ claims.set_index(["measure", "subject", "level"]).round(3)
 # %% [markdown]
 # ## The twin: decoded against true ROI importance
 # The simulator's encoding maps give each input voxel a gain and a feature family (early: contrast/colour;
-# motion: motion energy; object: category/colour). The true importance of a ROI for a level is the mean gain
-# of its voxels whose family the level's captions describe, normalised like the decoded one. Spearman ρ
-# compares the two rankings of the ROIs; the truth's own dorsal-vs-ventral numbers show what a perfect decoder
-# would give.
+# motion: motion energy; object: category/colour). Which families a level's decoder *should* read depends on
+# what its captions' embeddings carry, so it is measured, not assumed: the share of the training targets'
+# variance that each scene attribute explains (η², `caption_attribute_shares`), summed per family over the
+# attributes the family encodes (`caption_family_weights`; colour, encoded by two families, is split between
+# them). The true importance of a ROI for a level is the mean over its voxels of gain × the family's weight,
+# normalised like the decoded one. Spearman ρ compares the two rankings of the ROIs; the truth's own
+# dorsal-vs-ventral numbers show what a perfect decoder would give.
+
+# %%
+if twin:
+    family_weights = caption_family_weights(cfg)
+    save_table(family_weights.set_index("level"), cfg.figures_dir, "caption_family_weights")
+    display(family_weights.set_index("level"))
+    m = family_weights.set_index("level").loc["motion"]
+    than = lambda a, b: "more than" if a > 1.25 * b else "less than" if a < 0.8 * b else "about as much as"
+    display(Markdown(
+        f"The motion captions' embeddings vary with the object (η² category {m['category']:.2f} + colour "
+        f"{m['colour']:.2f}) {than(m['category'] + m['colour'], m['motion'])} with the motion type "
+        f"({m['motion']:.2f}), so a decoder that reads them perfectly draws on the object family (weight "
+        f"{m['weight_object']:.2f}) {than(m['weight_object'], m['weight_motion'])} on the motion family "
+        f"({m['weight_motion']:.2f})."))
 
 # %%
 if twin:
     truth = truth_roi_importance(cfg)
-    print("truth families per level:", LEVEL_FAMILIES)
     scores = pd.concat([compare_with_truth(decoded, truth).assign(measure="weights"),
                         compare_with_truth(change, truth).assign(measure="change")], ignore_index=True)
     truth_claims = dorsal_vs_ventral(truth)[["subject", "level", "p_motion_above_ventral", "motion_minus_ventral"]]

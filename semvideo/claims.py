@@ -14,7 +14,9 @@ Verdict rules (one per kind of evidence, stated in each row's ``measurement``):
 * **paired t-tests of Fig. 5**: holds when the claimed lower mean is lower for every named quantity (P, EPE)
   with a Bonferroni-corrected p < 0.05;
 * **ROI importance** (§4.4): holds when, in every subject, a motion ROI (MT/MST/TPOJ) outranks a ventral ROI in
-  more than half of the (motion, ventral) pairs of the motion SAD (notebook 08's criterion);
+  more than half of the (motion, ventral) pairs of the motion SAD (notebook 08's criterion); cannot be tested on
+  the twin when its ground truth fails the criterion itself (the truth's own fraction ≤ 0.5 in every subject:
+  captions whose embeddings carry more of the object than of its motion, :mod:`semvideo.interpret`);
 * **information ceiling**: holds when every attribute the simulator encodes in an ROI group is decodable from
   that group at p < 0.01 for every subject (:func:`semvideo.metrics.ceiling.ceiling_verdicts`).
 
@@ -152,12 +154,22 @@ def _roi_claim(figures: Path) -> dict:
     above = dorsal_vs_ventral(table[table["level"] == "motion"]).set_index("subject")["p_motion_above_ventral"]
     numbers = "per subject: " + ", ".join(f"{s} {v:.2f}" for s, v in above.items())
     truth = _read(figures / "roi_importance_vs_truth.csv")
+    truth_above = None
     if truth is not None and {"measure", "level", "spearman_rho"} <= set(truth.reset_index().columns):
         t = truth.reset_index()
-        rho = t[(t["measure"] == "weights") & (t["level"] == "motion")]["spearman_rho"]
-        numbers += f"; Spearman ρ with the twin's true importance (motion): {', '.join(f'{r:.2f}' for r in rho)}"
+        t = t[(t["measure"] == "weights") & (t["level"] == "motion")]
+        numbers += f"; Spearman ρ with the twin's true importance (motion): {', '.join(f'{r:.2f}' for r in t['spearman_rho'])}"
+        if "p_motion_above_ventral_truth" in t:
+            truth_above = t["p_motion_above_ventral_truth"]
+            numbers += f"; the truth's own fraction: {', '.join(f'{v:.2f}' for v in truth_above)}"
     if above.isna().all():
         return _row(claim, paper, measurement, numbers, UNTESTABLE, "no motion or no ventral ROI has input voxels")
+    if truth_above is not None and (truth_above <= 0.5).all():
+        return _row(claim, paper, measurement, numbers, UNTESTABLE,
+                    "on the twin a decoder that reads the motion captions perfectly would not draw on the motion ROIs "
+                    "more either (the truth's own fraction ≤ 0.5): the twin's motion captions name the object as much "
+                    "as its motion (notebook 08, caption_family_weights); the ρ say whether the weights recover "
+                    "what the decoder should use")
     if (above > 0.5).all():
         return _row(claim, paper, measurement, numbers, HOLDS, "motion ROIs outrank ventral ROIs in every subject")
     return _row(claim, paper, measurement, numbers, NOT_HOLD,

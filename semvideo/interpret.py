@@ -29,16 +29,19 @@ noisier means). ``measure="change"`` reads W − W₀ instead, with the start W�
 **Which ground-truth channel belongs to which level (twin).** The simulator has three vertex families
 (``semvideo.data.synthetic.brain.FAMILIES``): ``early`` (V1–V4, retinotopic contrast and colour), ``motion``
 (MT, MST, FST, V4t, TPOJ1–3, motion energy / expansion / rotation) and ``object`` (LO1–3, PIT, FFC, VVC,
-VMV1–3, PH, V8, category and colour). The oracle captions decide what each level needs:
-
-* ``anchor`` (first frame, static: object, colour, size, position, background) → ``early`` + ``object``;
-* ``motion`` (direction, speed, path) → ``motion``;
-* ``holi`` (the whole clip: object, colour, scene *and* motion) → all three families.
+VMV1–3, PH, V8, category and colour), each encoding known scene attributes (``brain.ENCODED_ATTRIBUTES``).
+What a level's decoder should draw on is decided by what its captions' embeddings carry, measured rather than
+assumed (:func:`caption_family_weights`): the share of the training targets' variance that each scene attribute's
+class means explain (η², :func:`caption_attribute_shares`), summed per family over the attributes it encodes (an
+attribute encoded by two families split between them, :func:`level_family_weights`). The twin's motion captions
+name the object as well as its motion ("The red bar grows larger as it approaches…"), so their embeddings vary
+with the category and colour (η² ≈ 0.19 and 0.13 on the default twin) about as much as with the motion type
+(0.18), and a decoder that reads them perfectly draws on the object family too — a hand-made table "motion
+captions → motion family" would score such a decoder as wrong.
 
 The true importance of a ROI for a level is the mean, over the decoder's input voxels in that ROI, of
-``gain × [family ∈ level's families]`` (``gain`` = 0 for noise and unresponsive vertices), normalised to
-[0, 1] like the decoded one. For ``holi`` every visual family counts, so its truth is nearly flat across
-ROIs and its rank correlation says little; the dorsal-vs-ventral numbers are the informative check there.
+``gain × weight of the voxel's family for the level`` (``gain`` = 0 for noise and unresponsive vertices),
+normalised to [0, 1] like the decoded one.
 """
 
 from __future__ import annotations
@@ -51,22 +54,27 @@ import pandas as pd
 from semvideo.config import LEVELS, Config
 from semvideo.data.atlas import load_glasser
 from semvideo.data.prepared import PreparedData
-from semvideo.data.synthetic.truth import truth_vertices
+from semvideo.data.synthetic.brain import ENCODED_ATTRIBUTES
+from semvideo.data.synthetic.truth import scene_graphs, scene_labels, truth_vertices
+from semvideo.embed import load_embeddings
 from semvideo.io import atomic_path
 from semvideo.models.sad import SemanticAlignmentDecoder
 from semvideo.paths import RunPaths
 
 __all__ = [
     "EARLY_ROIS",
-    "LEVEL_FAMILIES",
     "MEASURES",
     "MOTION_ROIS",
     "PAPER_FIGURES",
+    "SCENE_ATTRIBUTES",
     "VENTRAL_ROIS",
+    "caption_attribute_shares",
+    "caption_family_weights",
     "claim_checks",
     "compare_with_truth",
     "dorsal_vs_ventral",
     "initial_projection_weight",
+    "level_family_weights",
     "paper_figure_names",
     "projection_weight",
     "roi_importance",
@@ -78,8 +86,8 @@ __all__ = [
     "voxel_importance",
 ]
 
-#: Ground-truth vertex families of the twin whose features each caption level describes (see module doc).
-LEVEL_FAMILIES = {"anchor": ("early", "object"), "motion": ("motion",), "holi": ("early", "motion", "object")}
+#: The scene-graph attributes whose share of a caption level's embedding variance is measured (twin).
+SCENE_ATTRIBUTES = ("category", "colour", "background", "motion", "speed")
 #: The dorsal motion ROIs the paper names (MT, MST, TPOJ; TPOJ is split into TPOJ1–3 by Glasser).
 MOTION_ROIS = ("MT", "MST", "TPOJ1", "TPOJ2", "TPOJ3")
 #: Glasser et al.'s "ventral stream visual cortex" section: object/category regions.
@@ -268,6 +276,46 @@ def roi_importance_table(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
     return out
 
 
+def caption_attribute_shares(embeddings: np.ndarray, labels: pd.DataFrame) -> pd.Series:
+    """η² of each scene attribute: the share of the variance of caption embeddings (N, 77, D) (or any (N, ...)
+    array) that the attribute's class means explain, Σ_k n_k‖μ_k − μ‖² / Σ_i‖z_i − μ‖². ``labels`` has one row per
+    embedding and one column per attribute. Returns attribute → share in [0, 1]."""
+    flat = np.asarray(embeddings, dtype=np.float32).reshape(len(embeddings), -1)
+    flat = flat - flat.mean(axis=0)
+    total = float((flat.astype(np.float64) ** 2).sum())
+    shares = {}
+    for attribute in labels.columns:
+        codes, classes = pd.factorize(labels[attribute])
+        onehot = np.eye(len(classes), dtype=np.float32)[codes]  # (N, K)
+        counts = onehot.sum(axis=0)
+        sums = onehot.T @ flat  # (K, F): per-class sums of the centred embeddings
+        shares[attribute] = float(((sums.astype(np.float64) ** 2).sum(axis=1) / counts).sum() / total)
+    return pd.Series(shares)
+
+
+def level_family_weights(shares: pd.Series, encoded=ENCODED_ATTRIBUTES) -> dict[str, float]:
+    """How much a decoder of captions with these attribute shares (:func:`caption_attribute_shares`) should draw on
+    each vertex family: the summed shares of the attributes the family encodes (``encoded``: family → attributes),
+    an attribute encoded by several families split evenly between them."""
+    n_families = {a: sum(a in attrs for attrs in encoded.values()) for attrs in encoded.values() for a in attrs}
+    return {family: float(sum(shares.get(a, 0.0) / n_families[a] for a in attrs)) for family, attrs in encoded.items()}
+
+
+def caption_family_weights(cfg: Config, levels=LEVELS) -> pd.DataFrame:
+    """The twin's family weights per caption level (:func:`level_family_weights`) from the training clips' true
+    caption embeddings and scene graphs. Returns one row per level: ``level``, the attribute shares
+    (:data:`SCENE_ATTRIBUTES`) and ``weight_<family>`` for each family."""
+    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    labels = scene_labels(scene_graphs(paths.raw), data.split_clips("train")["clip_id"], SCENE_ATTRIBUTES)
+    rows = []
+    for level in levels:
+        shares = caption_attribute_shares(load_embeddings(cfg, level, "train"), labels.drop(columns="clip_id"))
+        weights = level_family_weights(shares)
+        rows.append({"level": level, **shares.round(4).to_dict(),
+                     **{f"weight_{family}": round(w, 4) for family, w in weights.items()}})
+    return pd.DataFrame(rows)
+
+
 def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = True,
                          save: bool = True) -> pd.DataFrame:
     """The twin's ground-truth ROI importance per subject × level (see the module doc for the definition).
@@ -280,6 +328,7 @@ def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
     if cfg.world != "twin":
         raise ValueError(f"world '{cfg.world}' has no ground-truth encoding maps; only the twin does")
     raw, data = RunPaths.from_config(cfg).raw, PreparedData.from_config(cfg)
+    family_weights = caption_family_weights(cfg, levels).set_index("level")
     parts = []
     for subject in cfg.subjects:
         path = raw / "truth" / f"{subject}_vertices.csv"
@@ -291,8 +340,9 @@ def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
         merged = voxels.merge(truth, on="grayordinate", how="left")  # keeps the decoder's voxel order
         merged["gain"] = merged["gain"].fillna(0.0)
         for level in levels:
-            relevant = merged["family"].isin(LEVEL_FAMILIES[level]).to_numpy()
-            value = merged["gain"].to_numpy() * relevant
+            weights = {name[len("weight_"):]: w for name, w in family_weights.loc[level].items()
+                       if name.startswith("weight_")}
+            value = merged["gain"].to_numpy() * merged["family"].map(weights).fillna(0.0).to_numpy()
             table = roi_importance(value, merged["label"].astype(str).to_numpy(), merge_hemispheres)
             parts.append(table.assign(subject=subject, level=level))
     out = pd.concat(parts, ignore_index=True)[["subject", "level", "roi", "importance", "raw_importance",

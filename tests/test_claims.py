@@ -114,3 +114,19 @@ def test_ladder_claim_from_per_clip_scores(tmp_path):
     why = coarse.loc["the render's semantics come from its captions", "why"]
     assert coarse.loc["the render's semantics come from its captions", "verdict"] == UNTESTABLE
     assert why.count("resolves p only down to 0.1") == 1  # said once, not once per baseline
+
+
+@pytest.mark.parametrize("truth_fraction, expected", [(1.0, NOT_HOLD), (0.0, UNTESTABLE)])
+def test_roi_claim_reads_the_twins_truth(run, truth_fraction, expected):
+    """§4.4 on the twin: when the simulator's own truth puts the motion ROIs above the ventral ones, the decoder's
+    failure in subject2 is a failure; when the truth itself does not (motion captions that name the object), the
+    twin cannot test the claim, and the row says why and gives the truth's fraction."""
+    pd.DataFrame([{"measure": m, "subject": s, "level": "motion", "spearman_rho": 0.9,
+                   "p_motion_above_ventral_truth": truth_fraction}
+                  for m in ("weights", "change") for s in ("subject1", "subject2")]).to_csv(
+        run / "roi_importance_vs_truth.csv", index=False)
+    row = verdicts(run).loc["motion decoding draws on MT/MST/TPOJ rather than the ventral stream"]
+    assert row["verdict"] == expected
+    assert f"the truth's own fraction: {truth_fraction:.2f}, {truth_fraction:.2f}" in row["numbers"]
+    assert "0.90, 0.90" in row["numbers"]
+    assert ("motion captions name the object" in row["why"]) == (expected == UNTESTABLE)

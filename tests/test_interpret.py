@@ -1,6 +1,8 @@
 """ROI importance (paper Figs. 6/12/13): hand-computed ROI means, normalisation, hemisphere merge, recovery of
 a planted ROI by a fitted linear decoder, a SAD save/load round trip, and the twin's ground-truth checks."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +12,13 @@ from torch import nn
 from semvideo.interpret import (
     MOTION_ROIS,
     VENTRAL_ROIS,
+    caption_attribute_shares,
+    caption_family_weights,
     claim_checks,
     compare_with_truth,
     dorsal_vs_ventral,
     initial_projection_weight,
+    level_family_weights,
     projection_weight,
     roi_importance,
     roi_importance_table,
@@ -193,11 +198,40 @@ def test_surface_values_paint_whole_parcels():
 
 
 def test_run_tables_on_the_tiny_twin(tiny_twin):
-    """Plant motion-family weights into saved SADs of the tiny twin: the tables find them and match the truth."""
+    """Plant motion-family weights into saved SADs of the tiny twin: the tables find them and match the truth
+    derived from what the levels' (hand-made) caption embeddings carry."""
+    cfg, paths = tiny_twin
+    write_caption_embeddings(cfg, paths, {"anchor": ("category", "background"), "motion": ("motion",),
+                                          "holi": ("motion",)})
+    try:
+        check_tables_on_the_tiny_twin(cfg, paths)
+    finally:
+        shutil.rmtree(paths.embeddings)
+
+
+def write_caption_embeddings(cfg, paths, named: dict) -> None:
+    """Training-clip "caption embeddings" (N, 3, 8) that carry only the one-hots of the attributes each level
+    names, so that the levels' truths differ as the planted weights below do."""
+    from semvideo.data.prepared import PreparedData
+    from semvideo.data.synthetic.truth import scene_graphs, scene_labels
+
+    ids = PreparedData.from_config(cfg).split_clips("train")["clip_id"]
+    labels = scene_labels(scene_graphs(paths.raw), ids, ["category", "background", "motion"])
+    paths.embeddings.mkdir(parents=True)
+    for level, attributes in named.items():
+        onehots = [np.eye(16)[pd.factorize(labels[a])[0]] for a in attributes]  # (N, 16) each
+        np.save(paths.embeddings / f"{level}_train.npy",
+                np.concatenate(onehots, axis=1).reshape(len(ids), -1, 8).astype(np.float32))
+
+
+def check_tables_on_the_tiny_twin(cfg, paths) -> None:
     from semvideo.data.prepared import PreparedData
     from semvideo.data.synthetic.truth import truth_vertices
 
-    cfg, paths = tiny_twin
+    weights = caption_family_weights(cfg).set_index("level")
+    assert weights.loc["motion", "motion"] == pytest.approx(1.0)  # the motion "captions" are the motion one-hot
+    assert weights.loc["motion", "weight_motion"] > weights.loc["motion", ["weight_early", "weight_object"]].max()
+    assert weights.loc["anchor", "weight_object"] > weights.loc["anchor", "weight_motion"]
     subject = cfg.subjects[0]
     voxels = PreparedData.from_config(cfg).selected_voxels(subject)
     family = voxels.merge(truth_vertices(paths.raw, subject), on="grayordinate", how="left")["family"]
@@ -229,3 +263,23 @@ def test_run_tables_on_the_tiny_twin(tiny_twin):
         assert claim.loc["anchor", "p_motion_above_ventral"] < 0.5
     small = pd.read_csv(paths.root / "interpret" / "roi_importance.csv")
     assert list(small.columns) == ["subject", "level", "roi", "importance", "raw_importance", "n_voxels"]
+
+
+def test_caption_attribute_shares_hand_computed():
+    """z = [one-hot(A), 2·one-hot(B)] over four clips, A and B balanced and independent: the A block's centred
+    squared norm sums to 4 · 0.5 = 2, the B block's to 4 · 2 = 8, so η²(A) = 2/10 and η²(B) = 8/10; an attribute
+    equal to A explains A's share, a constant one nothing."""
+    labels = pd.DataFrame({"A": ["a", "a", "b", "b"], "B": ["x", "y", "x", "y"], "C": ["a", "a", "b", "b"],
+                           "K": ["k"] * 4})
+    onehot = lambda column: pd.get_dummies(labels[column]).to_numpy(float)
+    z = np.concatenate([onehot("A"), 2 * onehot("B")], axis=1).reshape(4, 2, 2)
+    shares = caption_attribute_shares(z, labels)
+    np.testing.assert_allclose(shares[["A", "B", "C", "K"]].to_numpy(), [0.2, 0.8, 0.2, 0.0], atol=1e-6)
+
+
+def test_level_family_weights_split_shared_attributes():
+    """Colour is encoded by the early and the object family: each gets half of its share."""
+    encoded = {"early": ("colour", "background"), "motion": ("motion", "speed"), "object": ("category", "colour")}
+    shares = pd.Series({"category": 0.2, "colour": 0.1, "background": 0.05, "motion": 0.3, "speed": 0.0})
+    weights = level_family_weights(shares, encoded)
+    assert weights == pytest.approx({"early": 0.1, "motion": 0.3, "object": 0.25})
