@@ -197,16 +197,18 @@ def test_surface_values_paint_whole_parcels():
     assert {lookup[g] for g in mt} == {0.25} and {lookup[g] for g in v1_left} == {1.0}
 
 
-def test_run_tables_on_the_tiny_twin(tiny_twin):
-    """Plant motion-family weights into saved SADs of the tiny twin: the tables find them and match the truth
-    derived from what the levels' (hand-made) caption embeddings carry."""
-    cfg, paths = tiny_twin
+def test_run_tables_on_the_tiny_twin(tiny_twin, tmp_path):
+    """Plant motion-family weights into saved SADs of a copy of the tiny twin: the tables find them and match the
+    truth derived from what the levels' (hand-made) caption embeddings carry."""
+    from semvideo.paths import RunPaths
+
+    cfg, shared = tiny_twin
+    cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"results": str(tmp_path / "results")})})
+    paths = RunPaths.from_config(cfg)  # the shared twin's raw data and preprocessing, none of its later stages
+    shutil.copytree(shared.root, paths.root, ignore=shutil.ignore_patterns("embeddings", "sad", "interpret"))
     write_caption_embeddings(cfg, paths, {"anchor": ("category", "background"), "motion": ("motion",),
                                           "holi": ("motion",)})
-    try:
-        check_tables_on_the_tiny_twin(cfg, paths)
-    finally:
-        shutil.rmtree(paths.embeddings)
+    check_tables_on_the_tiny_twin(cfg, paths)
 
 
 def write_caption_embeddings(cfg, paths, named: dict) -> None:
