@@ -140,7 +140,7 @@ if twin:
 
 # %%
 if twin:
-    truth = truth_roi_importance(cfg)
+    truth = truth_roi_importance(cfg, family_weights=family_weights)
     scores = pd.concat([compare_with_truth(decoded, truth).assign(measure="weights"),
                         compare_with_truth(change, truth).assign(measure="change")], ignore_index=True)
     truth_claims = dorsal_vs_ventral(truth)[["subject", "level", "p_motion_above_ventral", "motion_minus_ventral"]]

@@ -316,19 +316,22 @@ def caption_family_weights(cfg: Config, levels=LEVELS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = True,
-                         save: bool = True) -> pd.DataFrame:
+def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = True, save: bool = True,
+                         family_weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """The twin's ground-truth ROI importance per subject × level (see the module doc for the definition).
 
     Uses the same voxels as the decoders (the selected ones), so the ROIs and ``n_voxels`` match
     :func:`roi_importance_table`. Returns ``subject, level, roi, importance, raw_importance, n_voxels``;
-    with ``save``, writes ``results/<name>/interpret/roi_importance_truth.csv``.
+    with ``save``, writes ``results/<name>/interpret/roi_importance_truth.csv``. ``family_weights``: the table of
+    :func:`caption_family_weights` when the caller already has it (it reads every level's training embeddings).
     """
 
     if cfg.world != "twin":
         raise ValueError(f"world '{cfg.world}' has no ground-truth encoding maps; only the twin does")
     raw, data = RunPaths.from_config(cfg).raw, PreparedData.from_config(cfg)
-    family_weights = caption_family_weights(cfg, levels).set_index("level")
+    if family_weights is None:
+        family_weights = caption_family_weights(cfg, levels)
+    family_weights = family_weights.set_index("level")
     parts = []
     for subject in cfg.subjects:
         path = raw / "truth" / f"{subject}_vertices.csv"
@@ -340,8 +343,7 @@ def truth_roi_importance(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
         merged = voxels.merge(truth, on="grayordinate", how="left")  # keeps the decoder's voxel order
         merged["gain"] = merged["gain"].fillna(0.0)
         for level in levels:
-            weights = {name[len("weight_"):]: w for name, w in family_weights.loc[level].items()
-                       if name.startswith("weight_")}
+            weights = {family: family_weights.loc[level, f"weight_{family}"] for family in ENCODED_ATTRIBUTES}
             value = merged["gain"].to_numpy() * merged["family"].map(weights).fillna(0.0).to_numpy()
             table = roi_importance(value, merged["label"].astype(str).to_numpy(), merge_hemispheres)
             parts.append(table.assign(subject=subject, level=level))
