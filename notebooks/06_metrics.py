@@ -116,8 +116,9 @@ display_table
 # Mean over all test clips of all subjects (rows = methods), coloured by the bootstrap p-value against SemVideo.
 # The paper's rows are appended as "reported" (uncoloured: no per-clip scores to test). The last measured row,
 # *SemVideo of another clip (chance)*, scores each clip's truth against SemVideo's reconstruction of a clip half
-# the test set away: the empirical chance level of every column with these judges (N-way chance with three truth
-# classes is 0.75 / 0.058 only for an unbiased judge), so a method that carries nothing of its clip lands there.
+# the test set away: an empirical chance level of every column with these judges (N-way chance with three truth
+# classes is 0.75 / 0.058 only for an unbiased judge), so a method that carries nothing of its clip lands near it.
+# It is one re-pairing of one method; "Chance by re-pairing" below gives each method's own chance and its spread.
 
 # %%
 means, pvalues = bootstrap_table(scores, metrics, HIGHER_IS_BETTER, cfg.eval.n_bootstrap,
@@ -144,6 +145,32 @@ table1
 per_subject = scores.groupby(["subject", "method"], sort=False)[list(metrics)].mean()
 save_table(per_subject, cfg.figures_dir, f"{table_name}_per_subject")
 per_subject
+
+# %% [markdown]
+# ## Chance by re-pairing (N-way columns)
+# The chance row above is one re-pairing; a method's own chance is the distribution of its score when its
+# reconstructions are paired with the truths at random. The evaluation stored, for every method and subject, the
+# expected N-way accuracy of each reconstruction against each truth clip (`metrics/{subject}_pairings.npz`, the
+# N-way columns without their trial noise); below, the score as paired (`matched`, mean over subjects) against
+# `eval.n_pairings` random re-pairings (`null_mean` ± `null_sd`), with one-sided permutation p-values: `p_above`
+# (the reconstructions carry something of their own clip) and `p_below` (they avoid it). A 2-way score under
+# 0.75 is not below chance by itself: judges whose classes share attributes (the video judge's category × motion)
+# lower the chance of an uninformative reconstruction, and that is what `null_mean` measures.
+
+# %%
+from semvideo.metrics.evaluate import pairing_null_table
+
+pairings = {s: dict(np.load(paths.metrics / f"{s}_pairings.npz")) for s in cfg.subjects}
+n_way_columns = [m for m in metrics if "-way-" in m]
+chance = pairing_null_table(pairings, cfg.eval.n_pairings, np.random.default_rng([cfg.seed, 7]))
+chance = chance[chance["method"].isin([*TABLE1_METHODS, FLOW_READOUT]) & chance["metric"].isin(n_way_columns)]
+save_table(chance.set_index(["method", "metric"]), cfg.figures_dir, f"{table_name}_chance", float_format="%.4f")
+semvideo_chance = chance[chance["method"] == "SemVideo"].set_index("metric")
+print("SemVideo against the re-pairing chance of its own reconstructions: " + "; ".join(
+    f"{metric} {r.matched:.3f} vs {r.null_mean:.3f} ± {r.null_sd:.3f} ("
+    + ("above chance" if r.p_above < 0.05 else "below chance" if r.p_below < 0.05 else "not different from chance")
+    + f", p_above {r.p_above:.3f}, p_below {r.p_below:.3f})" for metric, r in semvideo_chance.iterrows()))
+chance
 
 # %% [markdown]
 # ## Per-clip distributions

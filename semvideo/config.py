@@ -277,6 +277,9 @@ class EvalConfig(Section):
     n_ways: list[int] = Field(default_factory=lambda: [2, 50])
     n_bootstrap: int = Field(100, ge=1)
     n_permutations: int = Field(100, ge=1)  #: shuffle test
+    #: random re-pairings of reconstructions with truths: the chance distribution of the N-way columns
+    #: (metrics.stats.pairing_null; each draw is a mean over cached scores, so thousands cost seconds)
+    n_pairings: int = Field(2000, ge=1)
     vifi_threshold: float = 0.6  #: CLIP-pcc is set to 0 below this VIFI-score
     #: subjects of Table 3, Fig. 5's ablations and the oracle ladder; None = the first subject (the paper's Fig. 5 is
     #: subject 1); [] = none (a run that builds no ablation notebook, e.g. config/hcp_twin.yaml)

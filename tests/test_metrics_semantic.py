@@ -85,3 +85,31 @@ def test_vifi_is_the_feature_cosine():
 
 def test_mean_sem():
     assert mean_sem(np.array([1.0, 2.0, 3.0])) == pytest.approx((2.0, 1 / np.sqrt(3)))
+
+
+def test_expected_n_way_is_the_limit_of_the_trials():
+    from semvideo.metrics.semantic import n_way_expected
+
+    rng = np.random.default_rng(0)
+    truth, recon = rng.random((5, 20)), rng.random((5, 20))
+    recon[0, :6] = 0.5  # ties with the best truth class fail, in both
+    for n_way in (2, 5):
+        expected = n_way_expected(truth, recon, n_way)
+        assert expected.shape == (5, 5)
+        np.testing.assert_allclose(np.diag(expected), n_way_top1(truth, recon, n_way, 100_000, rng), atol=0.006)
+        # column j against row i is reconstruction j scored as if it were clip i's
+        np.testing.assert_allclose(expected[1, 3], n_way_top1(truth[[1]], recon[[3]], n_way, 100_000, rng)[0],
+                                   atol=0.006)
+
+
+def test_expected_n_way_hand_case():
+    from semvideo.metrics.semantic import n_way_expected
+
+    truth = np.array([[6, 5, 4, 3, 2, 1.0]])  # truth classes 0, 1, 2; three others
+    recon = np.array([[0.5, 0.1, 0.2, 0.6, 0.0, 0.05],  # one other beats the best truth class (0.5): a = 1
+                      [0.9, 0.1, 0.2, 0.6, 0.3, 0.05]])  # none does
+    np.testing.assert_allclose(n_way_expected(truth, recon, 2), [[2 / 3, 1.0]])  # 2 of 3 single distractors miss it
+    np.testing.assert_allclose(n_way_expected(truth, recon, 3), [[(2 / 3) * (1 / 2), 1.0]])  # both draws must miss
+    np.testing.assert_allclose(n_way_expected(truth, recon, 4), [[0.0, 1.0]])  # three draws take every other class
+    with pytest.raises(ValueError, match="distractors"):
+        n_way_expected(truth, recon, 5)

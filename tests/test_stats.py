@@ -112,3 +112,21 @@ def test_bootstrap_table_refuses_methods_scored_on_other_clips():
     scores.loc[scores["method"] == "other", "clip_id"] = "x"
     with pytest.raises(ValueError, match="same clips"):
         bootstrap_table(scores, ["EPE"], {"EPE": False}, 10, np.random.default_rng(0))
+
+
+def test_pairing_null_of_reconstructions_that_carry_their_clip_or_nothing():
+    from semvideo.metrics.stats import pairing_null
+
+    n, draws = 30, 500
+    own = np.eye(n)  # each reconstruction scores 1 against its own truth, 0 against any other
+    result = pairing_null([own, own], draws, np.random.default_rng(0))
+    assert result["matched"] == 1 and result["null_mean"] == pytest.approx(1 / n, abs=0.01)
+    assert result["p_above"] == 1 / (draws + 1) and result["p_below"] == 1.0
+    avoids = 1 - own  # each scores 0 against its own clip only: below its chance
+    below = pairing_null([avoids], draws, np.random.default_rng(0))
+    assert below["matched"] == 0 and below["p_below"] == 1 / (draws + 1) and below["p_above"] == 1.0
+    constant = np.full((n, n), 0.7)  # carries nothing: every re-pairing scores the same
+    flat = pairing_null([constant], draws, np.random.default_rng(0))
+    assert flat["null_sd"] == pytest.approx(0) and flat["p_above"] == 1.0 and flat["p_below"] == 1.0
+    with pytest.raises(ValueError, match="square"):
+        pairing_null([np.ones((3, 4))], draws, np.random.default_rng(0))

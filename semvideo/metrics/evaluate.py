@@ -1,6 +1,6 @@
 """Table 1 (paper §4.1): the ten metrics for every test clip (:func:`clip_scores`), the methods measured side by
 side (SemVideo, its ablations, the oracle ladder and the baselines, by name), the empirical chance pairing
-(:func:`mismatched`) and the paper's reported values that the notebooks compare with.
+(:func:`mismatched`), every pairing of reconstructions with truths (:func:`pairing_matrices`) and the paper's reported values that the notebooks compare with.
 
 The ``evaluate`` stage that scores every method of a run and writes ``metrics/{subject}_scores.csv`` (and the
 shuffle-test and convention tables) is :mod:`semvideo.stages.evaluate`; the ridge baseline it scores is
@@ -15,7 +15,8 @@ import pandas as pd
 from semvideo.config import EvalConfig
 from semvideo.metrics.conventions import clip_embeddings, get_convention
 from semvideo.metrics.pixel import hue_pcc, psnr, ssim
-from semvideo.metrics.semantic import image_n_way, video_n_way, vifi_score
+from semvideo.metrics.semantic import image_n_way, n_way_expected, video_n_way, vifi_score
+from semvideo.metrics.stats import pairing_null
 from semvideo.metrics.temporal import clip_pcc, epe
 
 __all__ = [
@@ -33,7 +34,10 @@ __all__ = [
     "TABLE3_METHODS",
     "TABLE6_METHODS",
     "clip_scores",
+    "judge_probabilities",
     "mismatched",
+    "pairing_matrices",
+    "pairing_null_table",
 ]
 
 #: Table 1's columns, in the paper's order.
@@ -105,6 +109,47 @@ def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConf
                                            scores["VIFI"], settings.vifi_threshold)
     scores["EPE"] = epe(truth, recon) if conv.epe is None or conv.name == "semvideo" else conv.epe(truth, recon)
     return pd.DataFrame({m: scores[m] for m in METRICS if m in scores})
+
+
+def judge_probabilities(judges, clips: np.ndarray) -> dict[str, np.ndarray]:
+    """What the N-way columns read: {"I": image judge per frame (N, T, K_image), "V": video judge (N, K_video)}
+    on uint8 clips (N, T, H, W, 3)."""
+    n, t = clips.shape[:2]
+    return {"I": judges.image(clips.reshape(n * t, *clips.shape[2:])).reshape(n, t, -1), "V": judges.video(clips)}
+
+
+def pairing_matrices(truth: dict[str, np.ndarray], recon: dict[str, np.ndarray],
+                     n_ways: list[int]) -> dict[str, np.ndarray]:
+    """Expected N-way accuracy of every reconstruction against every truth clip, from :func:`judge_probabilities`
+    of both: {"2-way-I": (N, N), "2-way-V": …}, entry (i, j) = reconstruction j against truth i (the image columns
+    pair frame k with frame k, as :func:`semvideo.metrics.semantic.image_n_way` does, and average over frames).
+    The diagonal is the N-way column of :func:`clip_scores` without its trial noise; the rest is the chance of
+    these same reconstructions (:func:`semvideo.metrics.stats.pairing_null`)."""
+    out = {}
+    for n_way in n_ways:
+        frames = truth["I"].shape[1]
+        out[f"{n_way}-way-I"] = np.mean([n_way_expected(truth["I"][:, k], recon["I"][:, k], n_way)
+                                         for k in range(frames)], axis=0)
+        out[f"{n_way}-way-V"] = n_way_expected(truth["V"], recon["V"], n_way)
+    return out
+
+
+def pairing_null_table(pairings: dict[str, dict[str, np.ndarray]], n_permutations: int,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """Each method's N-way scores against the re-pairing chance of its own reconstructions, pooled over subjects.
+
+    ``pairings`` maps subject → {"<method>|<metric>": (N, N) matrix} (``metrics/{subject}_pairings.npz``); a
+    method is tested on the subjects that have it. Returns one row per (method, metric) in the files' order:
+    subjects, matched, null_mean, null_sd, p_above, p_below (:func:`semvideo.metrics.stats.pairing_null`).
+    """
+    keys = list(dict.fromkeys(key for matrices in pairings.values() for key in matrices))
+    rows = []
+    for key in keys:
+        method, metric = key.split("|")
+        have = [subject for subject, matrices in pairings.items() if key in matrices]
+        rows.append({"method": method, "metric": metric, "subjects": len(have),
+                     **pairing_null([pairings[s][key] for s in have], n_permutations, rng)})
+    return pd.DataFrame(rows)
 
 
 def mismatched(n_clips: int) -> np.ndarray:

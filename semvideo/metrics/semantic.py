@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["image_n_way", "mean_sem", "n_way_chance", "n_way_top1", "video_n_way", "vifi_score"]
+__all__ = ["image_n_way", "mean_sem", "n_way_chance", "n_way_expected", "n_way_top1", "video_n_way", "vifi_score"]
 
 
 def n_way_top1(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_trials: int,
@@ -70,6 +70,43 @@ def n_way_top1(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_t
         picks = np.argsort(rng.random((n_trials, others.size)), axis=1)[:, : n_way - 1]
         acc[i] = (best_truth > others[picks].max(axis=1)).mean()
     return acc
+
+
+def n_way_expected(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_truth: int = 3) -> np.ndarray:
+    """Expected N-way top-1 accuracy of every reconstruction against every truth: the limit of
+    :func:`n_way_top1` as ``n_trials`` → ∞, for all pairings at once.
+
+    A trial fails when a drawn distractor scores at least the best truth class; with ``a`` such classes among the
+    ``M = K − n_truth`` others, ``n_way − 1`` draws without replacement all miss them with probability
+    ``C(M − a, n_way − 1) / C(M, n_way − 1)``. The diagonal is each reconstruction's own score; the rest is what it
+    would score paired with another clip, the distribution a score must beat to carry anything of its clip.
+
+    Parameters
+    ----------
+    truth_probs : float (N_truth, K) judge probabilities on the truth (only their order is used)
+    recon_probs : float (N_recon, K) judge probabilities on the reconstructions
+    n_way, n_truth : as :func:`n_way_top1`
+
+    Returns
+    -------
+    float64 (N_truth, N_recon): entry (i, j) is reconstruction j's expected accuracy against truth i.
+    """
+    truth_probs, recon_probs = np.asarray(truth_probs), np.asarray(recon_probs)
+    k = truth_probs.shape[1]
+    if truth_probs.ndim != 2 or recon_probs.ndim != 2 or recon_probs.shape[1] != k:
+        raise ValueError(f"truth and reconstruction probabilities must be (N, K) with the same K, got "
+                         f"{truth_probs.shape} and {recon_probs.shape}")
+    others = k - n_truth
+    if not 2 <= n_way <= others + 1:
+        raise ValueError(f"{n_way}-way needs {n_way - 1} distractors besides {n_truth} truth classes, but the "
+                         f"judge has only {k} classes")
+    truth_classes = np.argsort(-truth_probs, axis=1, kind="stable")[:, :n_truth]  # (N_truth, n_truth)
+    beaten_by = np.empty((len(truth_probs), len(recon_probs)), np.int64)  # others scoring ≥ the best truth class
+    for i, classes in enumerate(truth_classes):  # one truth at a time: (N_recon, K) in memory, not (N, N, K)
+        best = recon_probs[:, classes].max(axis=1, keepdims=True)
+        beaten_by[i] = (recon_probs >= best).sum(axis=1) - (recon_probs[:, classes] >= best).sum(axis=1)
+    draws = np.arange(n_way - 1)
+    return np.prod(np.clip(others - beaten_by[..., None] - draws, 0, None) / (others - draws), axis=-1)
 
 
 def n_way_chance(n_way: int, n_truth: int = 3) -> float:

@@ -1,5 +1,5 @@
 """Statistics of Table 1 and Fig. 5: bootstrap p-values against SemVideo, significance colours, the frame-shuffle
-test and paired t-tests with Bonferroni correction.
+test, paired t-tests with Bonferroni correction and the re-pairing null of the N-way columns.
 
 Every random draw takes a ``numpy.random.Generator`` so results are repeatable from a seed.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "bootstrap_pvalues",
     "bootstrap_table",
     "paired_ttests",
+    "pairing_null",
     "pvalue_resolution",
     "shuffle_test",
     "shuffle_test_testset",
@@ -148,6 +149,29 @@ def _normal_p(d: np.ndarray) -> float:
     if sd == 0:  # a constant difference: certain, one way or the other
         return 0.0 if d.mean() > 0 else 1.0
     return float(sps.norm.sf(d.mean() / sd))
+
+
+def pairing_null(matrices: Sequence[np.ndarray], n_permutations: int, rng: np.random.Generator) -> dict[str, float]:
+    """A method's score against the chance of its own reconstructions: the same reconstructions paired with the
+    truths at random (a permutation test of "carries something of its clip").
+
+    ``matrices`` holds one (N, N) score matrix per subject, entry (i, j) = reconstruction j scored against truth i
+    (e.g. :func:`semvideo.metrics.semantic.n_way_expected`); the statistic is the mean over subjects of each
+    subject's mean matched score (the diagonal). Each of ``n_permutations`` draws re-pairs every subject with its
+    own random permutation. Returns matched, null_mean, null_sd and the one-sided permutation p-values p_above
+    (the score beats chance) and p_below (it is below chance), each ``(1 + #as extreme) / (1 + n_permutations)``.
+    """
+    if not matrices or any(m.ndim != 2 or m.shape[0] != m.shape[1] for m in map(np.asarray, matrices)):
+        raise ValueError("pairing_null needs one square (N, N) score matrix per subject")
+    matched = float(np.mean([np.mean(np.diag(m)) for m in matrices]))
+    null = np.zeros(n_permutations)
+    for m in map(np.asarray, matrices):
+        n = len(m)
+        columns = np.argsort(rng.random((n_permutations, n)), axis=1)  # a random permutation per draw
+        null += m[np.arange(n), columns].mean(axis=1) / len(matrices)
+    return {"matched": matched, "null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1)),
+            "p_above": float((1 + (null >= matched).sum()) / (1 + n_permutations)),
+            "p_below": float((1 + (null <= matched).sum()) / (1 + n_permutations))}
 
 
 def significance_bin(p: float, resolution: float | None = None) -> int:

@@ -22,7 +22,10 @@ with the ten per-clip scores (:func:`semvideo.metrics.evaluate.clip_scores`). Me
 For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
 SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
 ``eval.convention_subjects`` (default the first subject) it scores Table 1's methods under every named metric
-convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. The bootstrap
+convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. For every method but the
+chance row it stores the expected N-way accuracy of each reconstruction against each truth clip
+(:func:`semvideo.metrics.evaluate.pairing_matrices`) → ``metrics/{subject}_pairings.npz``, the re-pairing chance of
+the N-way columns (:func:`semvideo.metrics.stats.pairing_null`). The bootstrap
 p-values against SemVideo and the coloured tables are computed by notebooks 06 and 07 from these files.
 
 The metrics, the methods' names and the paper's reported values are :mod:`semvideo.metrics.evaluate`; this module
@@ -46,7 +49,9 @@ from semvideo.metrics.evaluate import (
     SHUFFLE_METHODS,
     TABLE1_METHODS,
     clip_scores,
+    judge_probabilities,
     mismatched,
+    pairing_matrices,
 )
 from semvideo.metrics.judges import load_judges
 from semvideo.metrics.stats import shuffle_test
@@ -93,6 +98,7 @@ def run_evaluation(cfg: Config) -> None:
     # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
     judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
     latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
+    truth_probs = judge_probabilities(judges, truth)
     for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
         full = _load_recon(recon_path(cfg, "SemVideo", subject))
         methods = {"SemVideo": full["frames"],
@@ -115,6 +121,7 @@ def run_evaluation(cfg: Config) -> None:
         scores = pd.concat(tables, ignore_index=True)
         with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
             scores.to_csv(tmp, index=False)
+        write_pairings(paths.metrics / f"{subject}_pairings.npz", judges, truth_probs, methods, cfg.eval.n_ways)
         if subject in convention_subjects(cfg):
             write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
                               judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
@@ -126,6 +133,18 @@ def run_evaluation(cfg: Config) -> None:
                        for k, m in enumerate(SHUFFLE_METHODS)]
             with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
                 pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+
+
+def write_pairings(path, judges, truth_probs: dict, methods: dict, n_ways: list[int]) -> None:
+    """{"<method>|<metric>": (N, N) expected N-way accuracy of every reconstruction against every truth} for
+    every method but the chance row (:data:`MISMATCHED`, itself one re-pairing) → ``path`` (npz), atomically."""
+    matrices = {}
+    for method, frames in methods.items():
+        if method != MISMATCHED:
+            recon = judge_probabilities(judges, frames)
+            matrices |= {f"{method}|{metric}": m for metric, m in pairing_matrices(truth_probs, recon, n_ways).items()}
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **matrices)
 
 
 def _flow_readout(paths, subject: str) -> dict[str, np.ndarray]:

@@ -41,6 +41,8 @@ rule evaluate:
         shuffle=[f"{RESULTS}/metrics/{s}_shuffle.csv" for s in ablation_subjects(CFG)],
         # Table 1's methods under every metric convention (notebook 06's comparability table)
         conventions=[f"{RESULTS}/metrics/{s}_conventions.csv" for s in convention_subjects(CFG)],
+        # every reconstruction's expected N-way accuracy against every truth clip (notebook 06's re-pairing chance)
+        pairings=[f"{RESULTS}/metrics/{s}_pairings.npz" for s in CFG.subjects],
     benchmark:
         f"{RESULTS}/benchmarks/evaluate.tsv"
     log:
@@ -54,13 +56,15 @@ rule nb_06_metrics:
         nb="notebooks/06_metrics.py",
         scores=rules.evaluate.output.scores,
         conventions=rules.evaluate.output.conventions,
+        pairings=rules.evaluate.output.pairings,
         judges=rules.train_judges.output.accuracy,
         lib=library("stages/evaluate.py", "metrics", "viz.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/06_metrics.ipynb",
         figures=[f"{FIGURES}/{table}{name}" for table in ["table2" if uses_hcp_layout(CFG) else "table1"]
-                 for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png")]
+                 for name in (".csv", ".md", ".png", "_pvalues.csv", "_per_subject.csv", "_distributions.png",
+                             "_chance.csv", "_chance.md")]
         + ([f"{FIGURES}/table1_conventions{ext}" for ext in (".csv", ".md")] if convention_subjects(CFG) else [])
         # the twin's judges against the 0.9 bar (real worlds use pretrained judges: no table)
         + ([f"{FIGURES}/judge_accuracy{ext}" for ext in (".csv", ".md")] if TWIN_JUDGES else []),

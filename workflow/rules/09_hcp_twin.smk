@@ -30,7 +30,8 @@ if RUN_HCP_TWIN:
             notebooks=sorted(str(p) for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py")),
             workflow=[str(REPO / "Snakefile"), *sorted(str(p) for p in (REPO / "workflow" / "rules").glob("*.smk"))],
         output:
-            table2=[f"{HCP_TWIN_FIGURES}/table2{suffix}" for suffix in (".csv", ".md", ".png", "_pvalues.csv")],
+            table2=[f"{HCP_TWIN_FIGURES}/table2{suffix}" for suffix in (".csv", ".md", ".png", "_pvalues.csv",
+                                                                         "_chance.csv")],
             fig10=[f"{HCP_TWIN_FIGURES}/fig10_reconstructions_hcp.{ext}" for ext in ("png", "pdf")],
             rois=[f"{HCP_TWIN_FIGURES}/{name}" for name in ("roi_vertex_counts.png", "roi_vertex_counts.csv",
                                                             "hcp_clip_timing.png", "hcp_segments.csv")],
