@@ -56,10 +56,10 @@ from semvideo.io import atomic_path, read_json
 from semvideo.metrics.evaluate import FLOW_READOUT
 from semvideo.metrics.pixel import mean_frame, ssim
 from semvideo.metrics.temporal import epe
-from semvideo.models.mad import VARIANTS
 from semvideo.models.priors import decode_latents, load_vae
 from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
+from semvideo.plan import MAD_VARIANTS
 from semvideo.viz import frame_strip, save_figure, save_table
 
 cfg = open_run(config_path, "train-mad")  # opened interactively: builds what this notebook reads, if missing
@@ -78,7 +78,7 @@ pd.DataFrame({(s, v): r for s, runs in summary["subjects"].items() for v, r in r
 
 # %%
 curves = pd.concat([pd.read_csv(paths.mad / "pred" / f"{s}{suffix}_losses.csv").assign(subject=s, variant=v)
-                    for s in cfg.subjects for v, suffix in VARIANTS.items()])
+                    for s in cfg.subjects for v, suffix in MAD_VARIANTS.items()])
 per_epoch = curves.groupby(["subject", "variant", "epoch"])[["l1", "contrastive"]].mean().reset_index()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, term in zip(axes, ("l1", "contrastive")):
@@ -127,7 +127,7 @@ vae = load_vae(cfg)
 ceiling = decode_latents(vae, np.load(paths.mad / "latents_test.npy"))  # VAE round trip of the true frames
 baseline_frame = mean_frame(data.frames("train"))
 baseline = np.broadcast_to(baseline_frame, truth.shape)
-blurry = {s: {v: np.load(paths.mad / "pred" / f"{s}{suffix}_blurry.npy") for v, suffix in VARIANTS.items()}
+blurry = {s: {v: np.load(paths.mad / "pred" / f"{s}{suffix}_blurry.npy") for v, suffix in MAD_VARIANTS.items()}
           for s in cfg.subjects}
 readout_blurry = {s: np.load(paths.mad / "pred" / f"{s}_flow_readout_blurry.npy") for s in readouts}
 

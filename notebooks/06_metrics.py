@@ -198,7 +198,7 @@ save_figure(grid.figure, cfg.figures_dir, f"{table_name}_distributions")
 from IPython.display import display
 
 from semvideo.metrics.conventions import CONVENTIONS, REFERENCES, comparability_table, convention_shifts
-from semvideo.stages.evaluate import convention_subjects
+from semvideo.plan import convention_subjects
 
 conv_subjects = convention_subjects(cfg)
 if conv_subjects:

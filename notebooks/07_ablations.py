@@ -18,7 +18,7 @@
 # correction, beside their EPE; Table 6 swaps SemMiner's multimodal model (VideoLlama, Qwen2.5-VL, Llava-Video).
 #
 # **Here.** Each ablation is re-rendered for `eval.ablation_subjects` (default: the first subject) from the same
-# trained models (`semvideo.models.cvr.ABLATION_VARIANTS`):
+# trained models (`semvideo.plan.ABLATION_VARIANTS`):
 #
 # * **w/o C_anchor / w/o C_holi** — that level's Ẑ is never decoded, and the render stage it conditions (T2I for
 #   the anchor frame / T2V for the clip) runs on the unconditional embedding;
@@ -63,7 +63,7 @@ from semvideo.metrics.evaluate import (
 )
 from semvideo.notebook import open_run
 from semvideo.paths import RunPaths
-from semvideo.stages.render import ablation_subjects
+from semvideo.plan import ablation_subjects
 from semvideo.viz import plot_significance_table, save_figure, save_table
 
 cfg = open_run(config_path, "evaluate")  # opened interactively: builds what this notebook reads, if missing
@@ -168,7 +168,7 @@ pd.Series(claims, name="holds on this run").to_frame()
 
 # %% [markdown]
 # ## The oracle ladder: which stage loses what
-# The truth replaces one decoded input at a time (DESIGN §5; `semvideo.models.cvr.ORACLE_LADDER`), on the same test
+# The truth replaces one decoded input at a time (DESIGN §5; `semvideo.plan.ORACLE_LADDER`), on the same test
 # clips of the ablation subjects: **(a)** the VAE round trip of the true clip (the ceiling: no render, the true
 # latents E(V) decoded); **(b)** the render from the true caption embeddings alone (no blurry input, strength 1);
 # **(c)** true captions + the true latents as the blurry input; **(d)** true captions + MAD's ê; **(e)** SAD's
@@ -183,7 +183,7 @@ from IPython.display import Markdown, display
 
 from semvideo.metrics.evaluate import FLOW_READOUT, TABLE1_METHODS
 from semvideo.metrics.ladder import describe_ladder, ladder_cells, ladder_steps, ladder_table
-from semvideo.models.cvr import ORACLE_LADDER
+from semvideo.plan import ORACLE_LADDER
 
 # the baselines beside the ladder: Table 1's, and the flow readout baseline where mad.flow_readout scored it
 ladder_rows = [*ORACLE_LADDER, *TABLE1_METHODS[1:], *[m for m in [FLOW_READOUT] if m in set(scores["method"])]]

@@ -228,7 +228,7 @@ display(Markdown("\n\n".join(text)))
 
 # %%
 from semvideo.claims import paper_claims
-from semvideo.stages.render import ablation_subjects
+from semvideo.plan import ablation_subjects
 
 claims_table = paper_claims(cfg.figures_dir, cfg.results_dir, ablation_subjects(cfg), cfg.eval.n_bootstrap, cfg.seed,
                             cfg.eval.bootstrap_test)

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 from semvideo.config import Config, ConfigError, check_model_sources, load_config
-from semvideo.device import peak_memory, resolve_device
 from semvideo.io import InputError, write_json
 
 #: command → "module:function"; modules are imported only when their command runs.
@@ -105,6 +104,11 @@ def run_stage(cfg: Config, command: str, config_path: str) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    from semvideo.device import (  # torch, loaded when a stage runs (not by notebooks)
+        peak_memory,
+        resolve_device,
+    )
+
     module_name, function_name = COMMANDS[command].split(":")
     stage = getattr(importlib.import_module(module_name), function_name)
     record = {"command": command, "config": config_digest(cfg)}

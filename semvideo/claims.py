@@ -36,7 +36,7 @@ from semvideo.interpret import dorsal_vs_ventral
 from semvideo.metrics.ceiling import ceiling_verdicts
 from semvideo.metrics.evaluate import HIGHER_IS_BETTER, MISMATCHED
 from semvideo.metrics.stats import bootstrap_table, pvalue_resolution
-from semvideo.models.cvr import ORACLE_VARIANTS
+from semvideo.plan import ORACLE_VARIANTS
 
 __all__ = [
     "ALPHA",

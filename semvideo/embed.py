@@ -16,12 +16,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.prepared import PreparedData
-from semvideo.device import resolve_device
 from semvideo.io import save_npy
 from semvideo.paths import RunPaths
 from semvideo.semminer import CAPTION_LEVELS, load_captions
@@ -73,6 +71,8 @@ class CLIPTextEmbedder:
         self.max_tokens, self.batch_size, self.device = max_tokens, batch_size, device
 
     def _run(self, texts: list[str]):
+        import torch  # here, so that reading embeddings (notebooks, interpret) does not load torch
+
         batch = self.tokenizer(list(texts), padding="max_length", max_length=self.max_tokens, truncation=True,
                                return_tensors="pt").to(self.device)
         with torch.no_grad():
@@ -100,6 +100,8 @@ def make_embedder(cfg: Config) -> MiniLMEmbedder | CLIPTextEmbedder:
         return MiniLMEmbedder(cfg.embed.max_tokens, cfg.embed.batch_size)
     if not cfg.embed.model_id:
         raise ValueError("embed.backend 'clip' needs embed.model_id (e.g. openai/clip-vit-large-patch14)")
+    from semvideo.device import resolve_device  # torch: only for the CLIP embedder
+
     # the device is checked first, so a config naming a GPU this machine lacks fails in one line, not in torch
     return CLIPTextEmbedder(cfg.embed.model_id, cfg.embed.max_tokens, cfg.embed.batch_size, resolve_device(cfg))
 

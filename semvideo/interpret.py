@@ -58,7 +58,6 @@ from semvideo.data.synthetic.brain import ENCODED_ATTRIBUTES
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels, truth_vertices
 from semvideo.embed import load_embeddings
 from semvideo.io import atomic_path
-from semvideo.models.sad import SemanticAlignmentDecoder
 from semvideo.paths import RunPaths
 
 __all__ = [
@@ -250,6 +249,7 @@ def roi_importance_table(cfg: Config, levels=LEVELS, merge_hemispheres: bool = T
     """
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; use one of {MEASURES}")
+    from semvideo.models.sad import SemanticAlignmentDecoder  # diffusers: loaded here, not by every notebook
 
     parts = []
     for subject in cfg.subjects:

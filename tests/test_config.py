@@ -121,8 +121,7 @@ def test_torch_threads_is_applied_only_when_set():
 
 
 def test_ablation_and_convention_subjects_default_to_the_first_and_an_empty_list_means_none():
-    from semvideo.stages.evaluate import convention_subjects
-    from semvideo.stages.render import ablation_subjects, render_jobs
+    from semvideo.plan import ablation_subjects, convention_subjects, render_jobs
 
     cfg = Config(name="t", subjects=["subject1", "subject2"], twin={"n_subjects": 2})
     assert ablation_subjects(cfg) == ["subject1"] and convention_subjects(cfg) == ["subject1"]

@@ -9,19 +9,19 @@ from diffusers import AutoencoderKL, MotionAdapter, SparseControlNetModel, UNet2
 
 from semvideo.config import Config
 from semvideo.models import priors
-from semvideo.models.cvr import (
+from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline
+from semvideo.plan import (
     ABLATION_VARIANTS,
     ORACLE_VARIANTS,
     RENDER_VARIANTS,
     TRUTH,
     RenderVariant,
-    SemVideoPipeline,
-    clip_generators,
-    load_pipeline,
+    recon_path,
+    render_jobs,
     render_variant,
     true_level,
 )
-from semvideo.stages.render import recon_path, render_jobs, run_render
+from semvideo.stages.render import run_render
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
 

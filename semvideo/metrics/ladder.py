@@ -1,6 +1,6 @@
 """The oracle ladder (DESIGN §5, "What each stage contributes"): which stage loses what.
 
-The rows substitute the truth for one decoded input at a time (:data:`semvideo.models.cvr.ORACLE_LADDER`):
+The rows substitute the truth for one decoded input at a time (:data:`semvideo.plan.ORACLE_LADDER`):
 (a) the VAE round trip of the true clip, (b) the render from the true captions alone, (c) true captions + the true
 latents as the blurry input, (d) true captions + MAD's ê, (e) SAD's decoded captions + the true latents,
 (f) SemVideo (everything decoded), beside Table 1's baselines. :func:`ladder_table` gives the mean ± s.e. of

@@ -22,9 +22,9 @@ uses ``negative_prompt_embeds`` (default: zeros, the twin's unconditional embedd
 :func:`semvideo.models.priors.unconditional_embedding`).
 
 This module holds the pipeline, how to load it (with the priors of :mod:`semvideo.models.priors`) and its keyword
-arguments from the config, and the render variants (what feeds each rendered method: :class:`RenderVariant`,
-:func:`render_variant`). The stage that decides which renders to make, reads their inputs from the run folder and
-writes ``recon/`` (``render``) is :mod:`semvideo.stages.render`.
+arguments from the config. What feeds each rendered method (the render variants) and which renders a run makes
+are :mod:`semvideo.plan`; the stage that reads their inputs from the run folder and writes ``recon/`` (``render``)
+is :mod:`semvideo.stages.render`.
 """
 
 from __future__ import annotations
@@ -47,9 +47,7 @@ from semvideo.config import Config
 from semvideo.device import resolve_device, resolve_dtype
 from semvideo.models import priors as priors_lib
 
-__all__ = ["ABLATION_VARIANTS", "ORACLE_LADDER", "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP",
-           "RenderVariant", "SemVideoPipeline", "SemVideoPipelineOutput", "load_pipeline", "render_kwargs",
-           "render_variant", "true_level", "true_source"]
+__all__ = ["SemVideoPipeline", "SemVideoPipelineOutput", "clip_generators", "load_pipeline", "render_kwargs"]
 
 Generator = torch.Generator | list[torch.Generator] | None
 
@@ -277,89 +275,3 @@ def render_kwargs(cfg: Config) -> dict:
 def clip_generators(seed: int, rows: range | list[int]) -> list[torch.Generator]:
     """One generator per test clip, seeded by (seed, row): a clip renders the same in any batch."""
     return [torch.Generator().manual_seed(seed * 100_003 + int(r)) for r in rows]
-
-
-#: ``RenderVariant.mad`` for the true video's latents E(V) (``mad/latents_test.npy``) as the blurry input
-TRUTH = "truth"
-_TRUE_PREFIX = "true:"
-
-
-def true_level(level: str) -> str:
-    """The ``RenderVariant`` level name of a caption level's *true* embedding: ``"true:anchor"`` →
-    ``embeddings/anchor_test.npy`` (Z(C) of the true captions) instead of SAD's decoded Ẑ."""
-    return f"{_TRUE_PREFIX}{level}"
-
-
-def true_source(level: str) -> str | None:
-    """The caption level whose true embedding a ``RenderVariant`` level names (``"true:anchor"`` → ``"anchor"``, the
-    inverse of :func:`true_level`), or None for a level decoded by SAD."""
-    return level.removeprefix(_TRUE_PREFIX) if level.startswith(_TRUE_PREFIX) else None
-
-
-@dataclass(frozen=True)
-class RenderVariant:
-    """What feeds the render of one method: a motion-latent source and the embeddings that condition each stage.
-
-    ``mad``: suffix of MAD's prediction files (``""`` full, ``"_wo_motion"`` without C_motion), :data:`TRUTH` for
-    the true video's latents E(V) (the oracle ladder), or None for no motion latents (both stages then generate
-    from noise, strength 1). ``anchor_level`` / ``holi_level``: the SAD level whose Ẑ conditions the T2I / T2V
-    stage, ``true_level(level)`` (``"true:anchor"``) for that level's true caption embedding, or None for the
-    unconditional embedding (the level removed). ``folder``: where its reconstructions go under ``recon/``
-    ("" = ``recon/`` itself).
-    """
-
-    folder: str
-    mad: str | None = ""
-    anchor_level: str | None = "anchor"
-    holi_level: str | None = "holi"
-
-    @property
-    def uses_truth(self) -> bool:
-        """Whether any input is the truth rather than decoded from fMRI (an oracle)."""
-        levels = (self.anchor_level or "", self.holi_level or "")
-        return self.mad == TRUTH or any(true_source(level) for level in levels)
-
-
-#: Table 1's render-based rows (every subject) and Table 3 / Fig. 5's ablations (``eval.ablation_subjects``).
-#: A removed caption level is removed from the SAD's targets (its Ẑ is never decoded) and from the stage of
-#: the render it conditions (that stage runs on the unconditional embedding); w/o C_motion is the MAD trained
-#: without its cross-attention to Ẑ(C_motion); w/o MAD drops the blurry video (T2I and T2V from noise).
-#: The single-caption baseline (NeuroClips / Mind-Animator family) conditions both stages on one short
-#: BLIP-style caption decoded by its own SAD, with the MAD that sees no motion caption.
-RENDER_VARIANTS = {
-    "SemVideo": RenderVariant(""),
-    "Single caption (BLIP-style)": RenderVariant("single_caption", mad="_wo_motion", anchor_level="blip",
-                                                 holi_level="blip"),
-}
-ABLATION_VARIANTS = {
-    "w/o C_anchor": RenderVariant("wo_anchor", anchor_level=None),
-    "w/o C_holi": RenderVariant("wo_holi", holi_level=None),
-    "w/o C_motion": RenderVariant("wo_motion", mad="_wo_motion"),
-    "w/o MAD": RenderVariant("wo_mad", mad=None),
-}
-_TRUE_CAPTIONS = {"anchor_level": true_level("anchor"), "holi_level": true_level("holi")}
-#: The oracle ladder's renders (DESIGN §5; rows b–e, ablation subjects): the truth replaces one decoded input at
-#: a time. Rows (b) and (c) read no fMRI; they are rendered once per ablation subject all the same (the same
-#: clip seeds, so the same frames), which keeps every method's layout ``recon/<folder>/{subject}.npz``. Row (a),
-#: the VAE round trip of the true clip, is not a render (:data:`VAE_ROUND_TRIP`);
-#: row (f) is SemVideo.
-ORACLE_VARIANTS = {
-    "Oracle (b): true captions alone": RenderVariant("oracle_captions", mad=None, **_TRUE_CAPTIONS),
-    "Oracle (c): true captions + true latents": RenderVariant("oracle_captions_latents", mad=TRUTH,
-                                                              **_TRUE_CAPTIONS),
-    "Oracle (d): true captions + MAD's ê": RenderVariant("oracle_captions_mad", mad="", **_TRUE_CAPTIONS),
-    "Oracle (e): decoded captions + true latents": RenderVariant("oracle_latents", mad=TRUTH),
-}
-
-#: Row (a) of the oracle ladder: the VAE decoding of the true clip's latents E(V), scored by the ``evaluate`` stage.
-VAE_ROUND_TRIP = "Oracle (a): VAE round trip"
-#: The oracle ladder's rows in order, (a) the ceiling to (f) everything decoded.
-ORACLE_LADDER = (VAE_ROUND_TRIP, *ORACLE_VARIANTS, "SemVideo")
-
-
-def render_variant(method: str) -> RenderVariant:
-    """The :class:`RenderVariant` of a rendered method (Table 1, ablations or the oracle ladder)."""
-    variants = {**RENDER_VARIANTS, **ABLATION_VARIANTS, **ORACLE_VARIANTS}
-    if method not in variants:
-        raise KeyError(f"'{method}' is not a rendered method; known: {sorted(variants)}")
-    return variants[method]

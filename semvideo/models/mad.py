@@ -50,7 +50,6 @@ from semvideo.device import training_kwargs
 from semvideo.train import fit, one_cycle_schedule
 
 __all__ = [
-    "VARIANTS",
     "MotionAdaptationDecoder",
     "SemanticCrossAttention",
     "SpatialAttention",
@@ -63,10 +62,6 @@ __all__ = [
     "train_mad",
 ]
 
-#: The trained variants: the full MAD and the "w/o C_motion" ablation (``use_semantic=False``: no cross-attention
-#: to Ẑ(C_motion)), named ``wo_motion`` in code, file names and the render's variants and "w/o C_motion" in tables;
-#: the value is the file-name suffix of its artefacts under ``mad/``.
-VARIANTS = {"full": "", "wo_motion": "_wo_motion"}
 
 
 class SpatialAttention(nn.Module):

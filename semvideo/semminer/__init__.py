@@ -14,7 +14,6 @@ from semvideo.data.synthetic.truth import scene_graphs
 from semvideo.io import atomic_path
 from semvideo.paths import RunPaths
 from semvideo.semminer.backends import BlipStyleCaptioner, OracleCaptioner
-from semvideo.semminer.backends.hf import HFCaptioner
 from semvideo.semminer.cache import CaptionCache
 from semvideo.semminer.chain import ClipInput, run_chain, run_single
 
@@ -32,6 +31,7 @@ def make_captioner(cfg: Config, backend: str | None = None):
         return OracleCaptioner()
     if backend == "blip":
         return BlipStyleCaptioner()
+    from semvideo.semminer.backends.hf import HFCaptioner  # torch + transformers: only for a real captioner
 
     return HFCaptioner.from_config(cfg)
 

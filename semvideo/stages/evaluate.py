@@ -12,10 +12,10 @@ with the ten per-clip scores (:func:`semvideo.metrics.evaluate.clip_scores`). Me
   ridge regression (scikit-learn ``RidgeCV``, α chosen by leave-one-out over a log grid) from the subject's voxels
   to the VAE latents of each frame, decoded with the same VAE;
 * ``Single caption (BLIP-style)`` — the NeuroClips / Mind-Animator family (see
-  :data:`semvideo.models.cvr.RENDER_VARIANTS`);
+  :data:`semvideo.plan.RENDER_VARIANTS`);
 * for ``eval.ablation_subjects`` also Table 3's ablations (``w/o C_anchor``, ``w/o C_holi``, ``w/o C_motion``)
-  and Fig. 5's ``w/o MAD`` (:data:`semvideo.models.cvr.ABLATION_VARIANTS`), and the oracle ladder: the renders
-  of :data:`semvideo.models.cvr.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
+  and Fig. 5's ``w/o MAD`` (:data:`semvideo.plan.ABLATION_VARIANTS`), and the oracle ladder: the renders
+  of :data:`semvideo.plan.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
   ceiling ``Oracle (a): VAE round trip`` (the VAE decoding of the true test clips' latents,
   ``mad/latents_test.npy``).
 
@@ -56,23 +56,19 @@ from semvideo.metrics.evaluate import (
 from semvideo.metrics.judges import load_judges
 from semvideo.metrics.stats import shuffle_test
 from semvideo.models.baselines import ridge_reconstruction
-from semvideo.models.cvr import ABLATION_VARIANTS, ORACLE_VARIANTS, VAE_ROUND_TRIP
 from semvideo.models.priors import decode_latents, load_vae
 from semvideo.paths import RunPaths
+from semvideo.plan import (
+    ABLATION_VARIANTS,
+    ORACLE_VARIANTS,
+    VAE_ROUND_TRIP,
+    ablation_subjects,
+    convention_subjects,
+    recon_path,
+)
 from semvideo.stages.mad import target_latents
-from semvideo.stages.render import ablation_subjects, recon_path
 
-__all__ = ["convention_subjects", "run_evaluation", "write_conventions"]
-
-
-def convention_subjects(cfg: Config) -> list[str]:
-    """Subjects scored under every convention (``eval.convention_subjects``, else the first subject; an empty
-    list scores none)."""
-    subjects = cfg.subjects[:1] if cfg.eval.convention_subjects is None else list(cfg.eval.convention_subjects)
-    unknown = sorted(set(subjects) - set(cfg.subjects))
-    if unknown:
-        raise ValueError(f"eval.convention_subjects names {unknown}, which are not in subjects {cfg.subjects}")
-    return subjects
+__all__ = ["run_evaluation", "write_conventions", "write_pairings"]
 
 
 def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFrame, clip_ids, embed,

@@ -26,9 +26,10 @@ from semvideo.distributed import is_main_process, wait_for_everyone
 from semvideo.distributed import start as start_processes
 from semvideo.io import atomic_dir, atomic_path, save_npy, write_json
 from semvideo.models.flow import fit_flow_readout, move_latents, stimulus_flows
-from semvideo.models.mad import VARIANTS, MotionAdaptationDecoder, build_mad, predict_mad, train_mad
+from semvideo.models.mad import MotionAdaptationDecoder, build_mad, predict_mad, train_mad
 from semvideo.models.priors import decode_latents, encode_frames, load_vae
 from semvideo.paths import RunPaths
+from semvideo.plan import MAD_VARIANTS
 from semvideo.train import file_stats, keyed_checkpoint_dir
 
 __all__ = ["run_mad", "target_latents"]
@@ -99,7 +100,7 @@ def run_mad(cfg: Config) -> None:
         _check_rows(subject, bold, semantic["train"], semantic["test"], latents)
         flows = _fit_flow_readout(cfg, paths, subject, bold, flows_train, summary) if flows_train is not None else None
         summary["subjects"][subject] = {}
-        for variant in VARIANTS:
+        for variant in MAD_VARIANTS:
             done = _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents,
                                   flows if variant == "full" else None)
             if done is not None:
@@ -126,7 +127,7 @@ def _train_variant(cfg: Config, paths: RunPaths, data: PreparedData, vae, subjec
                    semantic: dict, latents: dict, test_flows: np.ndarray | None) -> dict | None:
     """Train one MAD variant of a subject, save it, predict ê and decode the blurry video (and, given
     ``test_flows``, the flow readout baseline); returns its summary (None on processes other than the main)."""
-    start, name = time.perf_counter(), f"{subject}{VARIANTS[variant]}"
+    start, name = time.perf_counter(), f"{subject}{MAD_VARIANTS[variant]}"
     train_latents = torch.from_numpy(latents["train"])
     model = build_mad(cfg, bold["train"].shape[1], latents["train"].shape[2:], semantic["train"].shape[-1],
                       use_semantic=variant == "full")

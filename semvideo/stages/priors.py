@@ -49,13 +49,11 @@ from semvideo.models.priors import (
     warm_start,
 )
 from semvideo.paths import RunPaths
+from semvideo.plan import EVALUATION_FILES, shipped_evaluation
 
 __all__ = [
-    "EVALUATION_FILES",
-    "EVALUATION_KEYS",
     "FOLLOWING_TARGETS",
     "evaluate_priors",
-    "evaluates_priors",
     "export_twin_priors",
     "read_samples",
     "reconstruction_quality",
@@ -183,7 +181,7 @@ def run_priors(cfg: Config) -> None:
     report = {"sources": sources, "seconds": {}, "parameters": {}}
     vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
     report["pretraining"] = _pretraining_reports(sources)
-    shipped = _shipped_evaluation(sources)
+    shipped = shipped_evaluation(sources)
     if shipped is not None:  # pre-trained priors come with their own measurement: reuse it, don't re-probe
         folder, evaluation = shipped
         report.update(evaluation, evaluated_by=str(folder / "report.json"))
@@ -199,36 +197,6 @@ def run_priors(cfg: Config) -> None:
     with atomic_path(paths.priors / "samples.npz") as tmp:
         np.savez_compressed(tmp, **samples)
     write_json(paths.priors / "report.json", report)
-
-
-#: What :func:`evaluate_priors` writes beside ``report.json`` (and what a shipped prior folder carries).
-EVALUATION_FILES = ("following.csv", "samples.npz")
-#: The keys of ``report.json`` that :func:`evaluate_priors` measures (a shipped report must hold the first four;
-#: ``sampling`` — the DDIM steps and guidance the samples were drawn with — came later).
-EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption", "meets_target", "sampling")
-
-
-def evaluates_priors(cfg: Config) -> bool:
-    """Does ``train-priors`` measure the priors itself (twin priors without a shipped evaluation)? Then it reads
-    them with the run's judges, so the workflow trains those first."""
-    sources = {"vae": cfg.priors.vae, "t2i": cfg.priors.t2i, "t2v": cfg.priors.motion_adapter}
-    return cfg.world == "twin" and _shipped_evaluation(sources) is None
-
-
-def _shipped_evaluation(sources: dict) -> tuple[Path, dict] | None:
-    """(folder, measured keys of its report) when all three priors are configured from one folder whose
-    pre-training report holds their evaluation (``export_twin_priors`` ships it), else None."""
-    folders = {Path(source).parent for source in sources.values() if source}
-    if len(folders) != 1 or not all(sources.values()):
-        return None
-    folder = folders.pop()
-    report_file = folder / "report.json"
-    if not report_file.exists() or not all((folder / name).exists() for name in EVALUATION_FILES):
-        return None
-    shipped = json.loads(report_file.read_text())
-    if not all(key in shipped for key in EVALUATION_KEYS[:4]):
-        return None
-    return folder, {key: shipped[key] for key in EVALUATION_KEYS if key in shipped}
 
 
 def export_twin_priors(source: Path, dest: Path) -> None:

@@ -2,7 +2,7 @@
 oracle ladder for the ablation subjects) with the CVR pipeline → ``recon/[<variant>/]{subject}.npz``.
 
 The pipeline, its settings and the render variants (what feeds each method) are :mod:`semvideo.models.cvr`; this
-module decides which (method, subject) renders to make (:func:`render_jobs`, which Snakemake also reads), finds and
+module makes the (method, subject) renders a config asks for (:func:`semvideo.plan.render_jobs`), finds and
 checks their inputs in the run folder (``mad/``, ``sad/pred/``, ``embeddings/``) and writes ``recon/``.
 """
 
@@ -19,40 +19,11 @@ from semvideo.data.prepared import PreparedData
 from semvideo.device import peak_memory, resolve_device
 from semvideo.io import atomic_path, write_json
 from semvideo.models import priors as priors_lib
-from semvideo.models.cvr import (
-    ABLATION_VARIANTS,
-    ORACLE_VARIANTS,
-    RENDER_VARIANTS,
-    TRUTH,
-    RenderVariant,
-    SemVideoPipeline,
-    clip_generators,
-    load_pipeline,
-    render_kwargs,
-    render_variant,
-    true_source,
-)
+from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline, render_kwargs
 from semvideo.paths import RunPaths
+from semvideo.plan import TRUTH, RenderVariant, recon_path, render_jobs, render_variant, true_source
 
-__all__ = ["ablation_subjects", "recon_path", "render_jobs", "run_render"]
-
-
-def ablation_subjects(cfg: Config) -> list[str]:
-    """Subjects of the ablations (Table 3, Fig. 5) and the oracle ladder: ``eval.ablation_subjects``, else the
-    first subject (the paper's Fig. 5 shows subject 1); an empty list renders none."""
-    return cfg.subjects[:1] if cfg.eval.ablation_subjects is None else list(cfg.eval.ablation_subjects)
-
-
-def render_jobs(cfg: Config) -> list[tuple[str, str]]:
-    """Every (method, subject) the render stage produces, in order: Table 1's for every subject, then the
-    ablations and the oracle ladder for the ablation subjects."""
-    jobs = [(method, s) for method in RENDER_VARIANTS for s in cfg.subjects]
-    return jobs + [(method, s) for method in (*ABLATION_VARIANTS, *ORACLE_VARIANTS) for s in ablation_subjects(cfg)]
-
-
-def recon_path(cfg: Config, method: str, subject: str):
-    """``recon/[<variant folder>/]{subject}.npz`` of one method (no dataset needed: Snakemake calls it)."""
-    return cfg.results_dir / "recon" / render_variant(method).folder / f"{subject}.npz"
+__all__ = ["run_render"]
 
 
 def run_render(cfg: Config) -> None:

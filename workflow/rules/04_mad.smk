@@ -6,9 +6,9 @@
 # Checkpoints and loss logs (mad/ckpt/) are deliberately not declared outputs: Snakemake deletes declared
 # outputs before it reruns a job, and the checkpoints are what lets a killed run resume.
 
-from semvideo.models import mad as mad_model
+from semvideo.plan import MAD_VARIANTS
 
-MAD_VARIANTS = tuple(mad_model.VARIANTS.values())  # file suffixes of the full MAD and the "w/o C_motion" ablation
+MAD_SUFFIXES = tuple(MAD_VARIANTS.values())  # file suffixes of the full MAD and the "w/o C_motion" ablation
 FLOW_READOUT_FILES = [f"{RESULTS}/mad/pred/{s}_flow_readout{kind}" for s in CFG.subjects
                       for kind in ("_latents.npy", "_blurry.npy", ".csv")] if CFG.mad.flow_readout else []
 
@@ -22,9 +22,9 @@ rule train_mad:
         lib=library("stages/mad.py", "models/mad.py", "models/flow.py", "models/priors.py", "train.py"),
         cfg=CONFIG_PATH,
     output:
-        pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_VARIANTS
+        pred=[f"{RESULTS}/mad/pred/{s}{v}_{kind}.npy" for s in CFG.subjects for v in MAD_SUFFIXES
               for kind in ("latents", "blurry")],
-        losses=[f"{RESULTS}/mad/pred/{s}{v}_losses.csv" for s in CFG.subjects for v in MAD_VARIANTS],
+        losses=[f"{RESULTS}/mad/pred/{s}{v}_losses.csv" for s in CFG.subjects for v in MAD_SUFFIXES],
         flow_readout=FLOW_READOUT_FILES,
         targets=[f"{RESULTS}/mad/latents_{split}.npy" for split in ("train", "test")],  # E(V), read by later rules
         summary=f"{RESULTS}/mad/pred/done.json",

@@ -6,7 +6,7 @@
 # later rule reuses; it only reruns when its inputs change. Its checkpoints (priors/.ckpt/) are deliberately not
 # declared outputs, so a killed run resumes instead of starting over.
 
-from semvideo.stages.priors import evaluates_priors
+from semvideo.plan import evaluates_priors
 
 TWIN_PRIORS = {name: directory(f"{RESULTS}/priors/{name}") for name, source in
                (("vae", CFG.priors.vae), ("t2i", CFG.priors.t2i), ("t2v", CFG.priors.motion_adapter))
@@ -37,7 +37,7 @@ rule train_priors:
 
 
 from semvideo.data.hcp import uses_hcp_layout
-from semvideo.stages.render import recon_path, render_jobs
+from semvideo.plan import recon_path, render_jobs
 
 RECON = {job: str(recon_path(CFG, *job)) for job in render_jobs(CFG)}  # (method, subject) → recon/…/{subject}.npz
 
@@ -45,7 +45,7 @@ RECON = {job: str(recon_path(CFG, *job)) for job in render_jobs(CFG)}  # (method
 rule render:
     input:
         priors=rules.train_priors.output.report,
-        mad=[f"{RESULTS}/mad/pred/{s}{v}_latents.npy" for s in CFG.subjects for v in MAD_VARIANTS],
+        mad=[f"{RESULTS}/mad/pred/{s}{v}_latents.npy" for s in CFG.subjects for v in MAD_SUFFIXES],
         sad=[f"{RESULTS}/sad/pred/{s}_{level}_refined.npy" for s in CFG.subjects
              for level in ("anchor", "holi", *CFG.sad.baseline_levels)],
         # the oracle ladder's true captions and true latents E(V) (cvr.ORACLE_VARIANTS)

@@ -2,8 +2,7 @@
 # in the HCP 7T layout).
 
 from semvideo.data.hcp import uses_hcp_layout
-from semvideo.stages.evaluate import convention_subjects
-from semvideo.stages.render import ablation_subjects
+from semvideo.plan import ablation_subjects, convention_subjects
 
 TWIN_JUDGES = CFG.world == "twin" and not CFG.eval.image_judge  # the twin trains its own judges
 
