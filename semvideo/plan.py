@@ -14,8 +14,8 @@ from semvideo.config import Config
 
 __all__ = ["ABLATION_VARIANTS", "EVALUATION_FILES", "EVALUATION_KEYS", "MAD_VARIANTS", "ORACLE_LADDER",
            "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP", "RenderVariant", "ablation_subjects",
-           "convention_subjects", "evaluates_priors", "recon_path", "render_jobs", "render_variant", "shipped_evaluation",
-           "true_level", "true_source"]
+           "convention_subjects", "evaluates_priors", "recon_path", "render_jobs", "render_variant",
+           "shipped_evaluation", "true_level", "true_source"]
 
 #: The trained variants: the full MAD and the "w/o C_motion" ablation (``use_semantic=False``: no cross-attention
 #: to Ẑ(C_motion)), named ``wo_motion`` in code, file names and the render's variants and "w/o C_motion" in tables;
@@ -137,10 +137,11 @@ def convention_subjects(cfg: Config) -> list[str]:
     return subjects
 
 
-#: What :func:`semvideo.stages.priors.evaluate_priors` writes beside ``report.json`` (and what a shipped prior folder carries).
+#: What :func:`semvideo.stages.priors.evaluate_priors` writes beside ``report.json`` (and what a shipped prior
+#: folder carries).
 EVALUATION_FILES = ("following.csv", "samples.npz")
-#: The keys of ``report.json`` that :func:`semvideo.stages.priors.evaluate_priors` measures (a shipped report must hold the first four;
-#: ``sampling`` — the DDIM steps and guidance the samples were drawn with — came later).
+#: The keys of ``report.json`` that :func:`semvideo.stages.priors.evaluate_priors` measures (a shipped report must
+#: hold the first four; ``sampling`` — the DDIM steps and guidance the samples were drawn with — came later).
 EVALUATION_KEYS = ("vae_test", "probe_clips", "follows_caption", "meets_target", "sampling")
 
 

@@ -231,7 +231,7 @@ def loading_priors_from(cfg: Config, folder: str | Path) -> Config:
 def remeasure_shipped_priors(cfg: Config, folder: str | Path) -> dict:
     """Measure the priors shipped in ``folder`` again with ``cfg``'s render settings (DDIM steps, guidance) and
     judges, and rewrite the folder's measurement: ``following.csv``, ``samples.npz`` (:data:`SHIPPED_SAMPLES`
-    clips) and the measured keys of ``report.json`` (:data:`EVALUATION_KEYS`). ``cfg`` is the priors' own world
+    clips) and the measured keys of ``report.json`` (:data:`semvideo.plan.EVALUATION_KEYS`). ``cfg`` is the priors' own world
     (config/twin_priors.yaml) after its ``train-judges``. For when a render setting that the shipped measurement
     depends on changes. Returns the new report."""
     folder, cfg = Path(folder), loading_priors_from(cfg, folder)
