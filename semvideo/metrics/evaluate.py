@@ -125,9 +125,8 @@ def pairing_matrices(truth: dict[str, np.ndarray], recon: dict[str, np.ndarray],
     pair frame k with frame k, as :func:`semvideo.metrics.semantic.image_n_way` does, and average over frames).
     The diagonal is the N-way column of :func:`clip_scores` without its trial noise; the rest is the chance of
     these same reconstructions (:func:`semvideo.metrics.stats.pairing_null`)."""
-    out = {}
+    out, frames = {}, truth["I"].shape[1]
     for n_way in n_ways:
-        frames = truth["I"].shape[1]
         out[f"{n_way}-way-I"] = np.mean([n_way_expected(truth["I"][:, k], recon["I"][:, k], n_way)
                                          for k in range(frames)], axis=0)
         out[f"{n_way}-way-V"] = n_way_expected(truth["V"], recon["V"], n_way)

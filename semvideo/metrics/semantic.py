@@ -58,9 +58,7 @@ def n_way_top1(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_t
         raise ValueError(f"truth and reconstruction probabilities must both be (N, K), got "
                          f"{truth_probs.shape} and {recon_probs.shape}")
     n, k = truth_probs.shape
-    if not 2 <= n_way <= k - n_truth + 1:
-        raise ValueError(f"{n_way}-way needs {n_way - 1} distractors besides {n_truth} truth classes, but the "
-                         f"judge has only {k} classes; use a judge with ≥ {n_way - 1 + n_truth} classes")
+    _check_n_way(n_way, n_truth, k)
     truth_classes = np.argsort(-truth_probs, axis=1, kind="stable")[:, :n_truth]  # (N, n_truth)
     acc = np.empty(n)
     for i in range(n):
@@ -96,10 +94,8 @@ def n_way_expected(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int,
     if truth_probs.ndim != 2 or recon_probs.ndim != 2 or recon_probs.shape[1] != k:
         raise ValueError(f"truth and reconstruction probabilities must be (N, K) with the same K, got "
                          f"{truth_probs.shape} and {recon_probs.shape}")
+    _check_n_way(n_way, n_truth, k)
     others = k - n_truth
-    if not 2 <= n_way <= others + 1:
-        raise ValueError(f"{n_way}-way needs {n_way - 1} distractors besides {n_truth} truth classes, but the "
-                         f"judge has only {k} classes")
     truth_classes = np.argsort(-truth_probs, axis=1, kind="stable")[:, :n_truth]  # (N_truth, n_truth)
     beaten_by = np.empty((len(truth_probs), len(recon_probs)), np.int64)  # others scoring ≥ the best truth class
     for i, classes in enumerate(truth_classes):  # one truth at a time: (N_recon, K) in memory, not (N, N, K)
@@ -107,6 +103,13 @@ def n_way_expected(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int,
         beaten_by[i] = (recon_probs >= best).sum(axis=1) - (recon_probs[:, classes] >= best).sum(axis=1)
     draws = np.arange(n_way - 1)
     return np.prod(np.clip(others - beaten_by[..., None] - draws, 0, None) / (others - draws), axis=-1)
+
+
+def _check_n_way(n_way: int, n_truth: int, k: int) -> None:
+    """An N-way trial needs n_way − 1 distractors among the judge's K − n_truth other classes."""
+    if not 2 <= n_way <= k - n_truth + 1:
+        raise ValueError(f"{n_way}-way needs {n_way - 1} distractors besides {n_truth} truth classes, but the "
+                         f"judge has only {k} classes; use a judge with ≥ {n_way - 1 + n_truth} classes")
 
 
 def n_way_chance(n_way: int, n_truth: int = 3) -> float:
