@@ -82,21 +82,36 @@ def test_mismatched_pairs_every_clip_with_another_half_the_test_set_away():
 
 
 def test_pairing_matrices_diagonal_is_the_n_way_score_and_the_null_table_pools_subjects():
-    from semvideo.metrics.evaluate import judge_probabilities, pairing_matrices, pairing_null_table
+    from semvideo.metrics.evaluate import judge_readout, pairing_matrices, pairing_null_table
 
     truth = _clips()
     judge = ColourJudge()
     judges = SimpleNamespace(image=judge, video=judge, vifi=judge, clip=judge)
-    truth_probs = judge_probabilities(judges, truth)
-    assert truth_probs["I"].shape == (6, 4, 60) and truth_probs["V"].shape == (6, 60)
-    own = pairing_matrices(truth_probs, judge_probabilities(judges, truth.copy()), [2, 50])
+    truth_read = judge_readout(judges, truth)
+    assert truth_read["I"].shape == (6, 4, 60) and truth_read["V"].shape == (6, 60)
+    own = pairing_matrices(truth_read, judge_readout(judges, truth.copy()), [2, 50])
     assert sorted(own) == ["2-way-I", "2-way-V", "50-way-I", "50-way-V"]
     assert all(np.allclose(np.diag(m), 1) for m in own.values())  # a perfect reconstruction wins every trial
     scores = clip_scores(truth, truth[::-1].copy(), judges, EvalConfig(n_trials=2000), np.random.default_rng(0))
-    reversed_ = pairing_matrices(truth_probs, judge_probabilities(judges, truth[::-1].copy()), [2])
+    reversed_ = pairing_matrices(truth_read, judge_readout(judges, truth[::-1].copy()), [2])
     np.testing.assert_allclose(np.diag(reversed_["2-way-V"]), scores["2-way-V"], atol=0.04)
     table = pairing_null_table({"s1": {f"Perfect|{k}": v for k, v in own.items()},
                                 "s2": {"Perfect|2-way-I": own["2-way-I"]}}, 200, np.random.default_rng(0))
     assert table[["method", "metric"]].values.tolist()[:2] == [["Perfect", "2-way-I"], ["Perfect", "2-way-V"]]
     assert table.set_index("metric").loc["2-way-I", "subjects"] == 2 and (table["matched"] == 1).all()
     assert (table["p_above"] < 0.05).all()
+
+
+def test_clip_scores_from_readouts_judged_once_equal_the_scores_judged_inside():
+    from semvideo.metrics.evaluate import judge_readout
+
+    truth, recon = _clips(), _clips(seed=1)
+    judge = ColourJudge()
+    judges = SimpleNamespace(image=judge, video=judge, vifi=judge, clip=judge)
+    inside = clip_scores(truth, recon, judges, EvalConfig(n_trials=20), np.random.default_rng(0))
+    reused = clip_scores(truth, recon, judges, EvalConfig(n_trials=20), np.random.default_rng(0),
+                         truth_readout=judge_readout(judges, truth), recon_readout=judge_readout(judges, recon))
+    assert 0 < inside["2-way-V"].mean() < 1  # the recon is neither the truth nor nothing
+    np.testing.assert_array_equal(inside.to_numpy(), reused.to_numpy())
+    with pytest.raises(ValueError, match=r"\(N, T, H, W, 3\)"):
+        judge_readout(judges, truth[0])

@@ -15,7 +15,7 @@ import pandas as pd
 from semvideo.config import EvalConfig
 from semvideo.metrics.conventions import clip_embeddings, get_convention
 from semvideo.metrics.pixel import hue_pcc, psnr, ssim
-from semvideo.metrics.semantic import image_n_way, n_way_expected, video_n_way, vifi_score
+from semvideo.metrics.semantic import frames_n_way, n_way_expected, n_way_top1, row_cosine
 from semvideo.metrics.stats import pairing_null
 from semvideo.metrics.temporal import clip_pcc, epe
 
@@ -34,7 +34,7 @@ __all__ = [
     "TABLE3_METHODS",
     "TABLE6_METHODS",
     "clip_scores",
-    "judge_probabilities",
+    "judge_readout",
     "mismatched",
     "pairing_matrices",
     "pairing_null_table",
@@ -85,21 +85,25 @@ TABLE6_METHODS = {"SemVideo": "SemMiner, oracle captioner (SemVideo)",
 SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD")
 
 
-def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig,
-                rng: np.random.Generator) -> pd.DataFrame:
+def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig, rng: np.random.Generator, *,
+                truth_readout: dict | None = None, recon_readout: dict | None = None) -> pd.DataFrame:
     """The ten metrics per clip: truth, recon uint8 (N, T, H, W, 3) → DataFrame (N rows, METRICS columns).
 
     Computed under ``settings.convention`` (:mod:`semvideo.metrics.conventions`); a metric that the
-    convention's paper does not compute is computed as ``semvideo`` does.
+    convention's paper does not compute is computed as ``semvideo`` does. ``truth_readout`` / ``recon_readout``
+    are the clips' :func:`judge_readout`, passed when already computed (the evaluate stage reads the truth once
+    for every method); the scores are the same either way.
     """
     conv = get_convention(settings.convention)
+    truth_read = judge_readout(judges, truth) if truth_readout is None else truth_readout
+    recon_read = judge_readout(judges, recon) if recon_readout is None else recon_readout
     scores = {}
     for n_way in settings.n_ways:
-        scores[f"{n_way}-way-I"] = image_n_way(judges.image, truth, recon, n_way, settings.n_trials, rng,
-                                               n_way_fn=conv.n_way)
-        scores[f"{n_way}-way-V"] = video_n_way(judges.video, truth, recon, n_way, settings.n_trials, rng,
-                                               n_way_fn=conv.n_way)
-    scores["VIFI"] = vifi_score(judges.vifi.features, truth, recon)
+        scores[f"{n_way}-way-I"] = frames_n_way(truth_read["I"], recon_read["I"], n_way, settings.n_trials, rng,
+                                                n_way_fn=conv.n_way)
+        scores[f"{n_way}-way-V"] = (conv.n_way or n_way_top1)(truth_read["V"], recon_read["V"], n_way,
+                                                              settings.n_trials, rng)
+    scores["VIFI"] = row_cosine(truth_read["VIFI"], recon_read["VIFI"])
     scores["SSIM"], scores["PSNR"], scores["Hue-pcc"] = ((conv.metric(m) or ours)(truth, recon) for m, ours in
                                                          (("SSIM", ssim), ("PSNR", psnr), ("Hue-pcc", hue_pcc)))
     if conv.clip_pcc is None or conv.name == "semvideo":
@@ -111,16 +115,21 @@ def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConf
     return pd.DataFrame({m: scores[m] for m in METRICS if m in scores})
 
 
-def judge_probabilities(judges, clips: np.ndarray) -> dict[str, np.ndarray]:
-    """What the N-way columns read: {"I": image judge per frame (N, T, K_image), "V": video judge (N, K_video)}
-    on uint8 clips (N, T, H, W, 3)."""
+def judge_readout(judges, clips: np.ndarray) -> dict[str, np.ndarray]:
+    """What the judges read off uint8 clips (N, T, H, W, 3), computed once per clip set: {"I": image judge per frame
+    (N, T, K_image), "V": video judge (N, K_video), "VIFI": the VIFI features (N, D)}. The N-way columns and
+    :func:`pairing_matrices` use "I" and "V", the VIFI-score "VIFI"."""
+    clips = np.asarray(clips)
+    if clips.ndim != 5 or clips.shape[-1] != 3:
+        raise ValueError(f"expected uint8 clips (N, T, H, W, 3), got shape {clips.shape}")
     n, t = clips.shape[:2]
-    return {"I": judges.image(clips.reshape(n * t, *clips.shape[2:])).reshape(n, t, -1), "V": judges.video(clips)}
+    return {"I": np.asarray(judges.image(clips.reshape(n * t, *clips.shape[2:]))).reshape(n, t, -1),
+            "V": np.asarray(judges.video(clips)), "VIFI": np.asarray(judges.vifi.features(clips))}
 
 
 def pairing_matrices(truth: dict[str, np.ndarray], recon: dict[str, np.ndarray],
                      n_ways: list[int]) -> dict[str, np.ndarray]:
-    """Expected N-way accuracy of every reconstruction against every truth clip, from :func:`judge_probabilities`
+    """Expected N-way accuracy of every reconstruction against every truth clip, from :func:`judge_readout`
     of both: {"2-way-I": (N, N), "2-way-V": …}, entry (i, j) = reconstruction j against truth i (the image columns
     pair frame k with frame k, as :func:`semvideo.metrics.semantic.image_n_way` does, and average over frames).
     The diagonal is the N-way column of :func:`clip_scores` without its trial noise; the rest is the chance of

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["image_n_way", "mean_sem", "n_way_chance", "n_way_expected", "n_way_top1", "video_n_way", "vifi_score"]
+__all__ = ["frames_n_way", "image_n_way", "mean_sem", "n_way_chance", "n_way_expected", "n_way_top1", "row_cosine",
+           "video_n_way", "vifi_score"]
 
 
 def n_way_top1(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_trials: int,
@@ -134,8 +135,18 @@ def image_n_way(judge: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, re
     """
     truth, recon = _check_clips(truth, recon)
     n, t = truth.shape[:2]
-    frames_t, frames_r = truth.reshape(n * t, *truth.shape[2:]), recon.reshape(n * t, *recon.shape[2:])
-    acc = (n_way_fn or n_way_top1)(judge(frames_t), judge(frames_r), n_way, n_trials, rng, n_truth)
+    judged = (np.asarray(judge(x.reshape(n * t, *x.shape[2:]))).reshape(n, t, -1) for x in (truth, recon))
+    return frames_n_way(*judged, n_way, n_trials, rng, n_truth, n_way_fn)
+
+
+def frames_n_way(truth_probs: np.ndarray, recon_probs: np.ndarray, n_way: int, n_trials: int,
+                 rng: np.random.Generator, n_truth: int = 3,
+                 n_way_fn: Callable[..., np.ndarray] | None = None) -> np.ndarray:
+    """:func:`image_n_way` from the image judge's probabilities, float (N, T, K) each → float64 (N,), so that a
+    clip set judged once can be scored at several N."""
+    n, t = truth_probs.shape[:2]
+    acc = (n_way_fn or n_way_top1)(truth_probs.reshape(n * t, -1), recon_probs.reshape(n * t, -1), n_way, n_trials,
+                                   rng, n_truth)
     return acc.reshape(n, t).mean(axis=1)
 
 
@@ -177,9 +188,14 @@ def vifi_score(features: Callable[[np.ndarray], np.ndarray], truth: np.ndarray, 
     float64 (N,): cosine similarity per clip, in [-1, 1]; 1 for identical clips.
     """
     truth, recon = _check_clips(truth, recon)
-    a, b = (np.asarray(features(x), dtype=np.float64) for x in (truth, recon))
-    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return row_cosine(features(truth), features(recon))
+
+
+def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of matching rows, float (N, D) each → float64 (N,) (the VIFI-score of features)."""
+    a, b = (np.asarray(x, dtype=np.float64) for x in (a, b))
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return (a * b).sum(axis=1)
 
 

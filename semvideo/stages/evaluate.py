@@ -49,7 +49,7 @@ from semvideo.metrics.evaluate import (
     SHUFFLE_METHODS,
     TABLE1_METHODS,
     clip_scores,
-    judge_probabilities,
+    judge_readout,
     mismatched,
     pairing_matrices,
 )
@@ -94,7 +94,7 @@ def run_evaluation(cfg: Config) -> None:
     # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
     judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
     latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
-    truth_probs = judge_probabilities(judges, truth)
+    truth_read = judge_readout(judges, truth)  # once: every method is scored against it
     for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
         full = _load_recon(recon_path(cfg, "SemVideo", subject))
         methods = {"SemVideo": full["frames"],
@@ -110,14 +110,16 @@ def run_evaluation(cfg: Config) -> None:
                                                                                        *ORACLE_VARIANTS)}
             # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
             methods[VAE_ROUND_TRIP] = decode_latents(vae, target_latents(vae, truth, paths.mad / "latents_test.npy"))
-        tables = []
+        tables, readouts = [], {}
         for offset, (method, frames) in enumerate(methods.items()):
             rng = np.random.default_rng([cfg.seed, number, offset])
-            tables.append(clip_scores(truth, frames, judges, cfg.eval, rng).assign(method=method, clip_id=clip_ids))
+            readouts[method] = judge_readout(judges, frames)
+            tables.append(clip_scores(truth, frames, judges, cfg.eval, rng, truth_readout=truth_read,
+                                      recon_readout=readouts[method]).assign(method=method, clip_id=clip_ids))
         scores = pd.concat(tables, ignore_index=True)
         with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
             scores.to_csv(tmp, index=False)
-        write_pairings(paths.metrics / f"{subject}_pairings.npz", judges, truth_probs, methods, cfg.eval.n_ways)
+        write_pairings(paths.metrics / f"{subject}_pairings.npz", truth_read, readouts, cfg.eval.n_ways)
         if subject in convention_subjects(cfg):
             write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
                               judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
@@ -131,14 +133,15 @@ def run_evaluation(cfg: Config) -> None:
                 pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
 
 
-def write_pairings(path, judges, truth_probs: dict, methods: dict, n_ways: list[int]) -> None:
+def write_pairings(path, truth_readout: dict, readouts: dict, n_ways: list[int]) -> None:
     """{"<method>|<metric>": (N, N) expected N-way accuracy of every reconstruction against every truth} for
-    every method but the chance row (:data:`MISMATCHED`, itself one re-pairing) → ``path`` (npz), atomically."""
+    every method but the chance row (:data:`MISMATCHED`, itself one re-pairing) → ``path`` (npz), atomically.
+    ``truth_readout`` and ``readouts`` (method → its reconstructions' readout) are :func:`judge_readout`'s."""
     matrices = {}
-    for method, frames in methods.items():
+    for method, readout in readouts.items():
         if method != MISMATCHED:
-            recon = judge_probabilities(judges, frames)
-            matrices |= {f"{method}|{metric}": m for metric, m in pairing_matrices(truth_probs, recon, n_ways).items()}
+            matrices |= {f"{method}|{metric}": m
+                         for metric, m in pairing_matrices(truth_readout, readout, n_ways).items()}
     with atomic_path(path) as tmp:
         np.savez(tmp, **matrices)
 
