@@ -78,6 +78,10 @@ def test_twin_judge_learns_a_known_rule_and_round_trips(tmp_path):
     again = TwinJudgeRunner(TwinJudge.from_pretrained(tmp_path / "judge"))
     np.testing.assert_allclose(again(clips[:, 0]), probs, rtol=1e-5, atol=1e-6)
     assert again.features(clips[:, 0]).shape == (96, 16)
+    again.batch_size = 40  # several batches: the one-pass readout concatenates both outputs alike
+    both = again.probabilities_and_features(clips[:, 0])
+    np.testing.assert_array_equal(both[0], again(clips[:, 0]))
+    np.testing.assert_array_equal(both[1], again.features(clips[:, 0]))
     with pytest.raises(ValueError, match=r"image judge\) expects uint8 frames \(B, H, W, 3\)"):
         runner(clips)
 

@@ -123,8 +123,12 @@ def judge_readout(judges, clips: np.ndarray) -> dict[str, np.ndarray]:
     if clips.ndim != 5 or clips.shape[-1] != 3:
         raise ValueError(f"expected uint8 clips (N, T, H, W, 3), got shape {clips.shape}")
     n, t = clips.shape[:2]
-    return {"I": np.asarray(judges.image(clips.reshape(n * t, *clips.shape[2:]))).reshape(n, t, -1),
-            "V": np.asarray(judges.video(clips)), "VIFI": np.asarray(judges.vifi.features(clips))}
+    image = np.asarray(judges.image(clips.reshape(n * t, *clips.shape[2:]))).reshape(n, t, -1)
+    if judges.vifi is judges.video and hasattr(judges.video, "probabilities_and_features"):  # the twin: one pass
+        video, features = judges.video.probabilities_and_features(clips)
+    else:
+        video, features = judges.video(clips), judges.vifi.features(clips)
+    return {"I": image, "V": np.asarray(video), "VIFI": np.asarray(features)}
 
 
 def pairing_matrices(truth: dict[str, np.ndarray], recon: dict[str, np.ndarray],

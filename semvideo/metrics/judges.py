@@ -208,20 +208,27 @@ class Judge:
         return (x - self.mean) / self.std
 
     @torch.no_grad()
-    def _run(self, frames: np.ndarray, want: int) -> np.ndarray:
-        outputs = []
+    def _run(self, frames: np.ndarray, want: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """The outputs ``want`` of :meth:`_forward` (0: probabilities, 1: features), each concatenated over batches."""
+        outputs = [[] for _ in want]
         for start in range(0, len(frames), self.batch_size):
             pixels = self.pixel_values(frames[start:start + self.batch_size]).to(self.device)
-            outputs.append(self._forward(pixels)[want].float().cpu())
-        return torch.cat(outputs).numpy()
+            result = self._forward(pixels)
+            for out, index in zip(outputs, want):
+                out.append(result[index].float().cpu())
+        return tuple(torch.cat(out).numpy() for out in outputs)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Class probabilities float32 (B, K)."""
-        return self._run(frames, 0)
+        return self._run(frames, (0,))[0]
 
     def features(self, frames: np.ndarray) -> np.ndarray:
         """Embeddings float32 (B, D)."""
-        return self._run(frames, 1)
+        return self._run(frames, (1,))[0]
+
+    def probabilities_and_features(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both, from one pass over the frames: probabilities float32 (B, K), embeddings float32 (B, D)."""
+        return self._run(frames, (0, 1))
 
     def _forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """pixels → (probabilities (B, K), features (B, D))."""
