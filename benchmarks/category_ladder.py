@@ -26,9 +26,8 @@ from semvideo.data.prepared import PreparedData
 from semvideo.metrics.judges import load_judges
 from semvideo.metrics.stats import pairing_null
 from semvideo.models.cvr import load_pipeline
-from semvideo.paths import RunPaths
 from semvideo.plan import recon_path, render_jobs, render_variant
-from semvideo.stages.render import _render_variant
+from semvideo.stages.render import render_method
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -54,17 +53,16 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(args.config)
     subject = args.subject or cfg.subjects[0]
-    data, paths = PreparedData.from_config(cfg), RunPaths.from_config(cfg)
+    data = PreparedData.from_config(cfg)
     judge = load_judges(cfg).image
     truth_category = category_marginal(judge, data.frames("test")).argmax(axis=1)
     files = {method: recon_path(cfg, method, subject) for method, s in render_jobs(cfg) if s == subject}
-    clip_ids = data.split_clips("test")["clip_id"].to_numpy().astype(str)
     if args.render:
         pipe, scratch = load_pipeline(cfg), OUT / "category_ladder" / cfg.name
         for method in args.render:
             files[method] = scratch / f"{render_variant(method).folder}_{subject}.npz"
             if not files[method].exists():
-                _render_variant(cfg, pipe, paths, subject, render_variant(method), clip_ids, files[method])
+                render_method(cfg, pipe, method, subject, files[method])
     renders = {method: np.load(path)["frames"] for method, path in files.items() if path.exists()}
     renders["MAD blurry video"] = np.load(recon_path(cfg, "SemVideo", subject))["blurry"]
     rng, rows = np.random.default_rng(cfg.seed), []

@@ -21,7 +21,7 @@ from semvideo.plan import (
     render_variant,
     true_level,
 )
-from semvideo.stages.render import run_render
+from semvideo.stages.render import render_method, run_render
 
 B, N_FRAMES, SIZE, D = 2, 4, 32, 16  # clips, frames per clip, frame pixels, text dim; latents 4×8×8
 
@@ -204,6 +204,11 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
     # (c) and (e) share the blurry input and differ only in their captions
     assert not np.array_equal(variants["Oracle (c): true captions + true latents"]["anchor"],
                               variants["Oracle (e): decoded captions + true latents"]["anchor"])
+    # one method alone, elsewhere: the same clips as the stage's own render (one generator per clip)
+    again = render_method(cfg, load_pipeline(cfg), "w/o C_holi", "subject1", tmp_path / "again.npz")
+    with np.load(again) as one:
+        for key in ("frames", "blurry", "anchor", "clip_id"):
+            np.testing.assert_array_equal(one[key], variants["w/o C_holi"][key])
 
 
 def test_oracle_variants_name_their_truth():

@@ -9,6 +9,7 @@ checks their inputs in the run folder (``mad/``, ``sad/pred/``, ``embeddings/``)
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline
 from semvideo.paths import RunPaths
 from semvideo.plan import TRUTH, RenderVariant, recon_path, render_jobs, render_variant, true_source
 
-__all__ = ["run_render"]
+__all__ = ["render_method", "run_render"]
 
 
 def run_render(cfg: Config) -> None:
@@ -43,17 +44,25 @@ def run_render(cfg: Config) -> None:
     timing, usage = {}, {"dtype": str(pipe.unet.dtype)}
     with peak_memory(pipe.device, usage):
         for method, subject in render_jobs(cfg):
-            variant = render_variant(method)
-            target = recon_path(cfg, method, subject)
             start = time.perf_counter()
-            _render_variant(cfg, pipe, paths, subject, variant, clip_ids, target)
+            render_method(cfg, pipe, method, subject)
             timing.setdefault(method, {})[subject] = (time.perf_counter() - start) / len(clip_ids)
     write_json(paths.recon / "timing.json", {"seconds_per_clip": timing, "kwargs": render_kwargs(cfg),
                                              "device": usage})
 
 
+def render_method(cfg: Config, pipe: SemVideoPipeline, method: str, subject: str, target: Path | None = None) -> Path:
+    """Render one method of :mod:`semvideo.plan` (e.g. ``"SemVideo"``, ``"w/o C_anchor"``, an oracle row) on one
+    subject's test clips with ``pipe`` → ``target`` (default: its place in the run, :func:`recon_path`), written
+    atomically; returns ``target``. The inputs are read from the run folder as :func:`run_render` reads them."""
+    target = recon_path(cfg, method, subject) if target is None else Path(target)
+    clip_ids = PreparedData.from_config(cfg).split_clips("test")["clip_id"].to_numpy().astype(str)
+    _render_variant(cfg, pipe, RunPaths.from_config(cfg), subject, render_variant(method), clip_ids, target)
+    return target
+
+
 def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, variant: RenderVariant,
-                    clip_ids: np.ndarray, target) -> None:
+                    clip_ids: np.ndarray, target: Path) -> None:
     latents, anchor, holi = _render_inputs(paths, subject, len(clip_ids), variant)
     negative = priors_lib.unconditional_embedding(cfg, anchor.shape[-1] if anchor is not None else
                                                   _text_dim(paths, subject))
