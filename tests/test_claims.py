@@ -130,3 +130,23 @@ def test_roi_claim_reads_the_twins_truth(run, truth_fraction, expected):
     assert f"the truth's own fraction: {truth_fraction:.2f}, {truth_fraction:.2f}" in row["numbers"]
     assert "0.90, 0.90" in row["numbers"]
     assert ("motion captions name the object" in row["why"]) == (expected == UNTESTABLE)
+
+
+def test_carry_claim_reads_each_methods_own_chance(run):
+    claim = "the reconstructions carry their clip (above chance)"
+    assert verdicts(run).loc[claim, "verdict"] == UNTESTABLE  # no table1_chance yet
+    means = pd.read_csv(run / "table1.csv", index_col=0)
+    pvalues = pd.read_csv(run / "table1_pvalues.csv", index_col=0)
+    means.loc["SemVideo of another clip (chance)"], pvalues.loc["SemVideo of another clip (chance)"] = 0.1, 0.0
+    means.to_csv(run / "table1.csv")
+    pvalues.to_csv(run / "table1_pvalues.csv")
+    n_way = ["2-way-I", "2-way-V", "50-way-I", "50-way-V"]
+    chance = pd.DataFrame({"method": "SemVideo", "metric": n_way, "subjects": 3, "matched": [0.9, 0.7, 0.3, 0.2],
+                           "null_mean": [0.7, 0.72, 0.1, 0.1], "null_sd": 0.01, "p_above": [0.001, 0.9, 0.001, 0.001],
+                           "p_below": [1.0, 0.1, 1.0, 1.0]})
+    chance.to_csv(run / "table1_chance.csv", index=False)
+    row = verdicts(run).loc[claim]
+    assert row["verdict"] == NOT_HOLD and "on 2-way-V (4 of 5" in row["why"]
+    assert "2-way-V 0.700 vs chance 0.720 ± 0.010 (p 0.9)" in row["numbers"] and "VIFI 0.800 vs 0.100" in row["numbers"]
+    chance.assign(p_above=0.001).to_csv(run / "table1_chance.csv", index=False)
+    assert verdicts(run).loc[claim, "verdict"] == HOLDS
