@@ -220,7 +220,9 @@ display(Markdown("\n\n".join(text)))
 # The companion's answer, one row per claim the paper makes about its method (`semvideo.claims.paper_claims`):
 # where the paper makes it, the measurement on this run that tests it, the numbers, and the verdict by an explicit
 # rule — a comparison of two rows of a table **holds** when the claimed winner is better on *every* metric the
-# claim names at one-sided bootstrap p < 0.05 (the tables' own colours); Fig. 5's claims need a Bonferroni
+# claim names at one-sided bootstrap p < 0.05 (the tables' own colours); "the reconstructions carry their clip"
+# needs SemVideo's N-way columns above the re-pairing chance of its own reconstructions (notebook 06's
+# `table1_chance`, permutation p < 0.05) and its VIFI above the chance row; Fig. 5's claims need a Bonferroni
 # p < 0.05 paired t-test in the claimed direction for each quantity; §4.4's needs the motion ROIs above the
 # ventral ones in every subject; the premise needs every encoded attribute decodable where it is encoded
 # (p < 0.01, every subject). A missing artefact, or an ingredient the twin lacks, gives **cannot be tested on the
