@@ -145,12 +145,14 @@ def _chance_claim(figures: Path, table: str, resolution: float | None) -> dict:
     numbers = "SemVideo: " + "; ".join(cells) + f"; {vifi}"
     if vifi_verdict == UNTESTABLE:
         return _row(claim, paper, measurement, numbers, UNTESTABLE, f"VIFI: {vifi_why}")
-    failing += [] if vifi_verdict == HOLDS else ["VIFI"]
+    if vifi_verdict != HOLDS:
+        failing.append("VIFI")
+    columns = len(chance) + 1  # the N-way columns and VIFI
     if failing:
         return _row(claim, paper, measurement, numbers, NOT_HOLD,
                     f"not above chance at p < {ALPHA:g} on {', '.join(failing)} "
-                    f"({len(chance) + 1 - len(failing)} of {len(chance) + 1} columns hold)")
-    return _row(claim, paper, measurement, numbers, HOLDS, f"above chance at p < {ALPHA:g} on all {len(chance) + 1}")
+                    f"({columns - len(failing)} of {columns} columns hold)")
+    return _row(claim, paper, measurement, numbers, HOLDS, f"above chance at p < {ALPHA:g} on all {columns}")
 
 
 def _shuffle_claim(figures: Path, claim: str, paper: str, full: str, ablated: str,

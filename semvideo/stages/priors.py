@@ -231,9 +231,9 @@ def loading_priors_from(cfg: Config, folder: str | Path) -> Config:
 def remeasure_shipped_priors(cfg: Config, folder: str | Path) -> dict:
     """Measure the priors shipped in ``folder`` again with ``cfg``'s render settings (DDIM steps, guidance) and
     judges, and rewrite the folder's measurement: ``following.csv``, ``samples.npz`` (:data:`SHIPPED_SAMPLES`
-    clips) and the measured keys of ``report.json`` (:data:`semvideo.plan.EVALUATION_KEYS`). ``cfg`` is the priors' own world
-    (config/twin_priors.yaml) after its ``train-judges``. For when a render setting that the shipped measurement
-    depends on changes. Returns the new report."""
+    clips) and the measured keys of ``report.json`` (:data:`semvideo.plan.EVALUATION_KEYS`). ``cfg`` is the priors'
+    own world (config/twin_priors.yaml) after its ``train-judges``. For when a render setting that the shipped
+    measurement depends on changes. Returns the new report."""
     folder, cfg = Path(folder), loading_priors_from(cfg, folder)
     evaluation, table, samples = evaluate_priors(cfg, load_vae(cfg), load_t2i(cfg), load_t2v(cfg))
     report = json.loads((folder / "report.json").read_text()) | evaluation
