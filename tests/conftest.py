@@ -42,3 +42,14 @@ def smoke_runs(tmp_path_factory):
     from tests.smoke_runs import full_and_killed_runs
 
     return full_and_killed_runs(tmp_path_factory)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test (as in each worker of ``workers: 2, torch_threads: 2``), restored after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

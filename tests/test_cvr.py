@@ -1,6 +1,8 @@
 """The CVR pipeline (paper §3.2, Fig. 3) on tiny random-config components: shapes, seeds, the anchor's effect,
 strength 0, the from_pretrained (real-weights) loading path, and the render stage's files."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,7 +151,7 @@ def test_real_weights_path_loads_with_from_pretrained(tmp_path):
     assert not np.array_equal(out.frames[:, 1:], no_ctrl.frames[:, 1:])  # SparseCtrl's residuals act
 
 
-def test_run_render_writes_the_whole_test_set(tmp_path):
+def test_run_render_writes_the_whole_test_set(tmp_path, one_torch_thread):
     cfg = Config(name="tiny", subjects=["subject1"], twin={"n_subjects": 1}, paths={"results": str(tmp_path)},
                  cvr={"num_inference_steps": 2, "batch_size": 2})
     root = tmp_path / "tiny"
@@ -209,6 +211,14 @@ def test_run_render_writes_the_whole_test_set(tmp_path):
     with np.load(again) as one:
         for key in ("frames", "blurry", "anchor", "clip_id"):
             np.testing.assert_array_equal(one[key], variants["w/o C_holi"][key])
+    # the renders spread over two one-thread worker processes: the same files
+    serial = {path: dict(np.load(path)) for path in (root / "recon").rglob("*.npz")}
+    run_render(cfg.model_copy(update={"workers": 2, "torch_threads": 2}))
+    assert len(serial) == len(variants)
+    for path, arrays in serial.items():
+        with np.load(path) as again:
+            assert all(np.array_equal(again[key], value) for key, value in arrays.items()), path
+    assert json.loads((root / "recon" / "timing.json").read_text())["device"]["workers"] == 2
 
 
 def test_oracle_variants_name_their_truth():

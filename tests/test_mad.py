@@ -340,6 +340,21 @@ def test_run_mad_writes_the_contract(tmp_path, flow_readout):
     assert (mad / "pred" / "subject1_flow_readout.csv").exists() == flow_readout
 
 
+def test_trainings_in_two_workers_give_the_models_of_one_process(tmp_path, one_torch_thread):
+    runs = {}
+    for name, workers in (("serial", 1), ("parallel", 2)):
+        (tmp_path / name).mkdir()
+        cfg = write_config(tmp_path / name, epochs=1, flow_readout=True)
+        runs[name] = cfg.model_copy(update={"workers": workers, "torch_threads": workers})
+        fake_run(runs[name])
+        run_mad(runs[name])
+    written = sorted((runs["serial"].results_dir / "mad" / "pred").glob("*.npy"))
+    assert {p.name for p in written} >= {"subject1_latents.npy", "subject1_wo_motion_blurry.npy",
+                                         "subject1_flow_readout_latents.npy"}
+    for path in written:
+        np.testing.assert_array_equal(np.load(runs["parallel"].results_dir / "mad" / "pred" / path.name), np.load(path))
+
+
 def test_run_mad_missing_sad_prediction_names_the_file(tmp_path):
     cfg = write_config(tmp_path, epochs=1)
     fake_run(cfg)

@@ -205,6 +205,20 @@ def test_run_sad_writes_the_contract_and_resumes(tmp_path):
     assert len(pd.read_csv(root / "ckpt" / "holi" / "holi_subject2" / "losses.csv")) == 2 * 3
 
 
+def test_trainings_in_two_workers_give_the_models_of_one_process(tmp_path, one_torch_thread):
+    serial = _tiny_run(tmp_path / "serial")
+    run_sad(serial)
+    parallel = _tiny_run(tmp_path / "parallel").model_copy(update={"workers": 2, "torch_threads": 2})
+    run_sad(parallel)  # four levels and two single-subject models, in two one-thread processes
+    predictions = sorted((serial.results_dir / "sad" / "pred").glob("*.npy"))
+    assert len(predictions) == 2 * 4 * 2 + 2 * 2  # subjects × levels × (mlp, refined) + single-subject anchors
+    for path in predictions:
+        np.testing.assert_array_equal(np.load(parallel.results_dir / "sad" / "pred" / path.name), np.load(path))
+    done = [read_json(run.results_dir / "sad" / "pred" / "done.json")["retrieval"] for run in (serial, parallel)]
+    assert done[0] == done[1]
+    assert not list((parallel.results_dir / "sad").rglob("epoch_*.pt"))
+
+
 def test_predicted_semantic_source_decodes_the_training_clips(tmp_path):
     cfg = _tiny_run(tmp_path)
     cfg = cfg.model_copy(update={"mad": cfg.mad.model_copy(update={"semantic_source": "predicted"}),

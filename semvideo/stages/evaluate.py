@@ -67,6 +67,7 @@ from semvideo.plan import (
     recon_path,
 )
 from semvideo.stages.mad import target_latents
+from semvideo.workers import map_jobs
 
 __all__ = ["run_evaluation", "write_conventions", "write_pairings"]
 
@@ -87,50 +88,73 @@ def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFra
 
 def run_evaluation(cfg: Config) -> None:
     """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
-    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically."""
+    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically.
+    The subjects are independent jobs (:func:`semvideo.workers.map_jobs`), those with ablations first."""
     resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    judges, vae = _instruments(cfg)
+    target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")  # cached here, read by every job
+    target_latents(vae, data.frames("test"), paths.mad / "latents_test.npy")
+    truth_read = judge_readout(judges, data.frames("test"))  # once: every method is scored against it
+    jobs = sorted(((cfg, number, subject, truth_read) for number, subject in enumerate(cfg.subjects)),
+                  key=lambda job: job[2] not in ablation_subjects(cfg))
+    map_jobs(cfg, _evaluate_subject, jobs, setup=_instruments, setup_args=(cfg,))
+
+
+def _instruments(cfg: Config) -> tuple:
+    """(judges, VAE): the judges on cfg.device in float32 (they are instruments, load_judges); the VAE in
+    cfg.dtype."""
+    return load_judges(cfg), place(load_vae(cfg), cfg)
+
+
+def _evaluate_subject(instruments: tuple, job: tuple[Config, int, str, dict]) -> None:
+    """Every method's scores, pairings, conventions and shuffle test of one (config, subject number, subject,
+    truth readout) job → ``metrics/{subject}_*``."""
+    (judges, vae), (cfg, number, subject, truth_read) = instruments, job
+    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
     truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
-    # the judges go to cfg.device in load_judges (float32: they are instruments); the VAE in cfg.dtype
-    judges, vae = load_judges(cfg), place(load_vae(cfg), cfg)
-    latents_train = target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")
-    truth_read = judge_readout(judges, truth)  # once: every method is scored against it
-    for number, subject in enumerate(tqdm(cfg.subjects, desc="evaluate")):
-        full = _load_recon(recon_path(cfg, "SemVideo", subject))
-        methods = {"SemVideo": full["frames"],
-                   "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
-                   "MAD blurry video": full["blurry"],
-                   **_flow_readout(paths, subject),
-                   "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
-                                                                latents_train, np.asarray(data.bold(subject, "test")),
-                                                                vae),
-                   MISMATCHED: full["frames"][mismatched(len(clip_ids))]}
-        if subject in ablation_subjects(cfg):
-            methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
-                                                                                       *ORACLE_VARIANTS)}
-            # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
-            methods[VAE_ROUND_TRIP] = decode_latents(vae, target_latents(vae, truth, paths.mad / "latents_test.npy"))
-        tables, readouts = [], {}
-        for offset, (method, frames) in enumerate(methods.items()):
-            rng = np.random.default_rng([cfg.seed, number, offset])
-            readouts[method] = judge_readout(judges, frames)
-            tables.append(clip_scores(truth, frames, judges, cfg.eval, rng, truth_readout=truth_read,
-                                      recon_readout=readouts[method]).assign(method=method, clip_id=clip_ids))
-        scores = pd.concat(tables, ignore_index=True)
-        with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
-            scores.to_csv(tmp, index=False)
-        write_pairings(paths.metrics / f"{subject}_pairings.npz", truth_read, readouts, cfg.eval.n_ways)
-        if subject in convention_subjects(cfg):
-            write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
-                              judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
-        if subject in ablation_subjects(cfg):
-            shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
-                                     "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
-                                                       np.random.default_rng([cfg.seed, number, 99, k])),
-                                     "EPE": scores.loc[scores["method"] == m, "EPE"].to_numpy()})
-                       for k, m in enumerate(SHUFFLE_METHODS)]
-            with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
-                pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+    methods = _methods(cfg, paths, data, vae, subject, truth)
+    tables, readouts = [], {}
+    for offset, (method, frames) in enumerate(tqdm(methods.items(), desc=f"evaluate {subject}", leave=False)):
+        rng = np.random.default_rng([cfg.seed, number, offset])
+        readouts[method] = judge_readout(judges, frames)
+        tables.append(clip_scores(truth, frames, judges, cfg.eval, rng, truth_readout=truth_read,
+                                  recon_readout=readouts[method]).assign(method=method, clip_id=clip_ids))
+    scores = pd.concat(tables, ignore_index=True)
+    with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
+        scores.to_csv(tmp, index=False)
+    write_pairings(paths.metrics / f"{subject}_pairings.npz", truth_read, readouts, cfg.eval.n_ways)
+    if subject in convention_subjects(cfg):
+        write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
+                          judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
+    if subject in ablation_subjects(cfg):
+        shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
+                                 "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
+                                                   np.random.default_rng([cfg.seed, number, 99, k])),
+                                 "EPE": scores.loc[scores["method"] == m, "EPE"].to_numpy()})
+                   for k, m in enumerate(SHUFFLE_METHODS)]
+        with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
+            pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+
+
+def _methods(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str, truth: np.ndarray) -> dict:
+    """{method: uint8 (N, n, H, W, 3) frames} of one subject: Table 1's, and for an ablation subject the ablations,
+    the oracle renders and the ladder's ceiling (a)."""
+    full = _load_recon(recon_path(cfg, "SemVideo", subject))
+    methods = {"SemVideo": full["frames"],
+               "Single caption (BLIP-style)": _load_recon(recon_path(cfg, TABLE1_METHODS[1], subject))["frames"],
+               "MAD blurry video": full["blurry"],
+               **_flow_readout(paths, subject),
+               "Ridge latent decoder": ridge_reconstruction(np.asarray(data.bold(subject, "train")),
+                                                            np.load(paths.mad / "latents_train.npy"),
+                                                            np.asarray(data.bold(subject, "test")), vae),
+               MISMATCHED: full["frames"][mismatched(len(truth))]}
+    if subject in ablation_subjects(cfg):
+        methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in (*ABLATION_VARIANTS,
+                                                                                   *ORACLE_VARIANTS)}
+        # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
+        methods[VAE_ROUND_TRIP] = decode_latents(vae, np.load(paths.mad / "latents_test.npy"))
+    return methods
 
 
 def write_pairings(path, truth_readout: dict, readouts: dict, n_ways: list[int]) -> None:

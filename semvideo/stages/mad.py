@@ -31,6 +31,7 @@ from semvideo.models.priors import decode_latents, encode_frames, load_vae
 from semvideo.paths import RunPaths
 from semvideo.plan import MAD_VARIANTS
 from semvideo.train import file_stats, keyed_checkpoint_dir
+from semvideo.workers import map_jobs
 
 __all__ = ["run_mad", "target_latents"]
 
@@ -84,7 +85,7 @@ def run_mad(cfg: Config) -> None:
     for subject in cfg.subjects:  # fail before any training when an upstream stage has not run
         for path in (_train_semantic_path(cfg, paths, subject), _test_semantic_path(paths, subject)):
             _require(path)
-    vae, main = place(load_vae(cfg), cfg), is_main_process()
+    vae, main = _placed_vae(cfg), is_main_process()
     if main:  # one process encodes and caches E(V); under `accelerate launch` the others read the cache
         for split in ("train", "test"):
             target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
@@ -92,19 +93,18 @@ def run_mad(cfg: Config) -> None:
     latents = {split: target_latents(vae, data.frames(split), paths.mad / f"latents_{split}.npy")
                for split in ("train", "test")}
     flows_train = stimulus_flows(data.frames("train")) if cfg.mad.flow_readout and main else None
-    summary = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}
+    summary, jobs = {"latent_shape": list(latents["train"].shape[2:]), "subjects": {}}, []
     for subject in cfg.subjects:
-        bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
-        semantic = {"train": torch.from_numpy(_load_embedding(_train_semantic_path(cfg, paths, subject))),
-                    "test": _load_embedding(_test_semantic_path(paths, subject))}
+        bold, semantic = _subject_inputs(cfg, paths, data, subject)
         _check_rows(subject, bold, semantic["train"], semantic["test"], latents)
         flows = _fit_flow_readout(cfg, paths, subject, bold, flows_train, summary) if flows_train is not None else None
         summary["subjects"][subject] = {}
-        for variant in MAD_VARIANTS:
-            done = _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents,
-                                  flows if variant == "full" else None)
-            if done is not None:
-                summary["subjects"][subject][variant] = done
+        jobs += [(cfg, subject, variant, flows if variant == "full" else None) for variant in MAD_VARIANTS]
+    # the trainings are independent: spread over cfg.workers processes, each with its own VAE
+    for (_, subject, variant, _), done in zip(jobs, map_jobs(cfg, _variant_job, jobs, setup=_placed_vae,
+                                                             setup_args=(cfg,))):
+        if done is not None:
+            summary["subjects"][subject][variant] = done
     wait_for_everyone()
     if main:
         summary["device"] = {**device_record(resolve_device(cfg)),
@@ -121,6 +121,28 @@ def _fit_flow_readout(cfg: Config, paths: RunPaths, subject: str, bold: dict, fl
         readout.scores.to_csv(tmp, index=False)
     summary.setdefault("flow_readout", {})[subject] = {"alpha": readout.alpha, "threshold": readout.threshold}
     return readout.predict(bold["test"])
+
+
+def _subject_inputs(cfg: Config, paths: RunPaths, data: PreparedData, subject: str) -> tuple[dict, dict]:
+    """A subject's BOLD {split: float32 (N, V)} and Z(C_motion) {"train": tensor, "test": array}."""
+    bold = {split: np.array(data.bold(subject, split), dtype=np.float32) for split in ("train", "test")}
+    semantic = {"train": torch.from_numpy(_load_embedding(_train_semantic_path(cfg, paths, subject))),
+                "test": _load_embedding(_test_semantic_path(paths, subject))}
+    return bold, semantic
+
+
+def _placed_vae(cfg: Config):
+    return place(load_vae(cfg), cfg)
+
+
+def _variant_job(vae, job: tuple[Config, str, str, np.ndarray | None]) -> dict | None:
+    """:func:`_train_variant` of one (config, subject, variant, test flows) job (a
+    :func:`semvideo.workers.map_jobs` job), its inputs read from the run folder (E(V) from the stage's cache)."""
+    cfg, subject, variant, test_flows = job
+    paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    bold, semantic = _subject_inputs(cfg, paths, data, subject)
+    latents = {split: np.load(paths.mad / f"latents_{split}.npy") for split in ("train", "test")}
+    return _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents, test_flows)
 
 
 def _train_variant(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str, variant: str, bold: dict,

@@ -17,12 +17,13 @@ from tqdm.auto import tqdm
 
 from semvideo.config import Config
 from semvideo.data.prepared import PreparedData
-from semvideo.device import peak_memory, resolve_device
+from semvideo.device import peak_memory, resolve_device, resolve_dtype
 from semvideo.io import atomic_path, write_json
 from semvideo.models import priors as priors_lib
 from semvideo.models.cvr import SemVideoPipeline, clip_generators, load_pipeline, render_kwargs
 from semvideo.paths import RunPaths
 from semvideo.plan import TRUTH, RenderVariant, recon_path, render_jobs, render_variant, true_source
+from semvideo.workers import map_jobs
 
 __all__ = ["render_method", "run_render"]
 
@@ -35,20 +36,29 @@ def run_render(cfg: Config) -> None:
     (N, 77, D); the oracle variants also read the truth, ``mad/latents_test.npy`` (E(V), cached by train-mad) and
     ``embeddings/{level}_test.npy``. Also writes ``recon/timing.json`` (seconds per clip per method and subject).
     """
-    resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
+    device = resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths = RunPaths.from_config(cfg)
     clip_ids = PreparedData.from_config(cfg).split_clips("test")["clip_id"].to_numpy().astype(str)
     for method, subject in render_jobs(cfg):  # every input present and aligned before the first render
         _render_inputs(paths, subject, len(clip_ids), render_variant(method))
-    pipe = load_pipeline(cfg)
-    timing, usage = {}, {"dtype": str(pipe.unet.dtype)}
-    with peak_memory(pipe.device, usage):
-        for method, subject in render_jobs(cfg):
-            start = time.perf_counter()
-            render_method(cfg, pipe, method, subject)
-            timing.setdefault(method, {})[subject] = (time.perf_counter() - start) / len(clip_ids)
+    # the renders from noise (strength 1, every denoising step) first, so that the workers finish together
+    jobs = sorted(render_jobs(cfg), key=lambda job: render_variant(job[0]).mad is not None)
+    usage = {"dtype": str(resolve_dtype(cfg)), "workers": min(cfg.workers, len(jobs))}
+    with peak_memory(device, usage):
+        seconds = map_jobs(cfg, _timed_render, [(cfg, *job) for job in jobs], setup=load_pipeline, setup_args=(cfg,))
+    timing = {}
+    for (method, subject), spent in zip(jobs, seconds):
+        timing.setdefault(method, {})[subject] = spent / len(clip_ids)
     write_json(paths.recon / "timing.json", {"seconds_per_clip": timing, "kwargs": render_kwargs(cfg),
                                              "device": usage})
+
+
+def _timed_render(pipe: SemVideoPipeline, job: tuple[Config, str, str]) -> float:
+    """Seconds that :func:`render_method` took for one (config, method, subject) job (a :func:`map_jobs` job)."""
+    cfg, method, subject = job
+    start = time.perf_counter()
+    render_method(cfg, pipe, method, subject)
+    return time.perf_counter() - start
 
 
 def render_method(cfg: Config, pipe: SemVideoPipeline, method: str, subject: str, target: Path | None = None) -> Path:

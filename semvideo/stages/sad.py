@@ -30,6 +30,7 @@ from semvideo.io import read_json, save_npy, write_json
 from semvideo.models.sad import LOSS_WEIGHTS, SemanticAlignmentDecoder, predict, train_sad
 from semvideo.paths import RunPaths
 from semvideo.retrieval import centroid_reader, chance_level, topk_accuracy
+from semvideo.workers import map_jobs
 
 __all__ = ["LEVEL_ATTRIBUTES", "caption_content_table", "loss_logs", "new_sad", "retrieval_table", "run_sad"]
 
@@ -82,12 +83,12 @@ def _load_inputs(cfg: Config, level: str):
     return targets, bold
 
 
-def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dict) -> dict:
+def _train_level(cfg: Config, level: str, variant: str, subjects: list[str], targets: dict, bold: dict) -> dict:
     """Train one level's SADs and predict the test clips; returns their retrieval accuracies.
 
-    ``variant`` = ``pretrain`` (one model on all subjects, then a fine-tune per subject, saved as
-    ``sad/{level}/`` and ``sad/{level}_{subject}/``) or ``single`` (one model per subject from scratch, for
-    pretrain + finetune epochs, saved as ``sad/{level}_{subject}_single/``).
+    ``variant`` = ``pretrain`` (one model on all subjects, then a fine-tune per subject of ``subjects``, saved as
+    ``sad/{level}/`` and ``sad/{level}_{subject}/``) or ``single`` (one model per subject of ``subjects`` from
+    scratch, for pretrain + finetune epochs, saved as ``sad/{level}_{subject}_single/``).
     """
     root, sad, device = RunPaths.from_config(cfg).sad, cfg.sad, resolve_device(cfg)
     main = is_main_process()
@@ -104,7 +105,7 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
     if variant == "pretrain":
         _trained(root / level, new(cfg.subjects), train(cfg.subjects, "pretrain", sad.pretrain_epochs), device)
     out, suffix = {}, "" if variant == "pretrain" else "_single"
-    for s in cfg.subjects:
+    for s in subjects:
         folder = root / f"{level}_{s}{suffix}"
         if variant == "pretrain":
             model = _trained(folder, lambda: SemanticAlignmentDecoder.from_pretrained(root / level),
@@ -123,11 +124,28 @@ def _train_level(cfg: Config, level: str, variant: str, targets: dict, bold: dic
             # MAD trains on decoded rather than true Z(C_motion): predict the training clips too
             _, refined_train = predict(model, bold[s]["train"], s, sad.prior_sample_steps, cfg.seed)
             save_npy(root / "pred" / f"{s}_{level}_refined_train.npy", refined_train.astype(np.float32))
-    if main:
-        for f in (root / "ckpt" / level).rglob("epoch_*.pt"):  # the saved models supersede the checkpoints
+    if main:  # the saved models supersede their checkpoints (only this job's: others may be training beside it)
+        names = [f"{level}_{s}{suffix}" for s in subjects] + (["pretrain"] if variant == "pretrain" else [])
+        for f in (f for name in names for f in (root / "ckpt" / level / name).glob("epoch_*.pt")):
             f.unlink()
     wait_for_everyone()
     return out
+
+
+def _jobs(cfg: Config) -> list[tuple[Config, str, str, list[str]]]:
+    """The stage's independent trainings as (config, level, variant, subjects), the longest first: each level's
+    pre-training with its fine-tunes, then each single-subject model of ``sad.single_subject_levels``."""
+    levels = (*LEVELS, *cfg.sad.baseline_levels)
+    return [(cfg, level, "pretrain", list(cfg.subjects)) for level in levels] + [
+        (cfg, level, "single", [s]) for level in levels if level in cfg.sad.single_subject_levels for s in cfg.subjects]
+
+
+def _train_job(_, job: tuple[Config, str, str, list[str]]) -> tuple[dict, int]:
+    """One :func:`_jobs` training (a :func:`semvideo.workers.map_jobs` job): its retrieval accuracies and the
+    number of test clips."""
+    cfg, level, variant, subjects = job
+    targets, bold = _load_inputs(cfg, level)
+    return _train_level(cfg, level, variant, subjects, targets, bold), len(targets["test"])
 
 
 def _fingerprint(cfg: Config) -> dict:
@@ -173,14 +191,11 @@ def run_sad(cfg: Config) -> None:
     start_processes(device)  # under `accelerate launch`: join the other processes on this device's backend
     _start_or_resume(cfg)
     start, summary, usage = time.perf_counter(), {}, {"mixed_precision": training_kwargs(cfg)["mixed_precision"]}
-    n_test = None
     with peak_memory(device, usage):
-        for level in (*LEVELS, *cfg.sad.baseline_levels):
-            targets, bold = _load_inputs(cfg, level)
-            n_test = len(targets["test"])
-            summary.update(_train_level(cfg, level, "pretrain", targets, bold))
-            if level in cfg.sad.single_subject_levels:
-                summary.update(_train_level(cfg, level, "single", targets, bold))
+        results = map_jobs(cfg, _train_job, _jobs(cfg))
+    for accuracies, _ in results:
+        summary.update(accuracies)
+    n_test = results[0][1]
     if not is_main_process():
         return
     write_json(RunPaths.from_config(cfg).sad / "pred" / "done.json", {

@@ -28,6 +28,7 @@ from semvideo.data.synthetic.world import object_state, sample_segment
 from semvideo.data.video import write_video
 from semvideo.io import atomic_dir
 from semvideo.paths import RunPaths
+from semvideo.workers import map_jobs
 
 __all__ = ["generate_twin"]
 
@@ -50,21 +51,29 @@ def generate_twin(cfg: Config) -> None:
 
 
 def _write_stimuli(cfg: Config, root: Path) -> tuple[dict[str, dict], list[dict]]:
+    """Every segment's scene graphs (drawn in order from one RNG), then its video and per-TR features, rendered
+    segment by segment in ``cfg.workers`` processes (each segment has its own RNG: the same files either way)."""
     twin = cfg.twin
     n_clips = int(round(twin.segment_seconds / cfg.fmri.clip_seconds))
-    features, graphs = {}, []
     rng = np.random.default_rng([cfg.seed, 0])
     (root / "truth").mkdir(parents=True, exist_ok=True)
-    for number, (segment, split) in enumerate(tqdm(layout_for(cfg).segments, desc="twin stimuli",
-                                                   unit="segment")):
-        clips = sample_segment(rng, twin, segment, split, n_clips, cfg.fmri.clip_seconds)
-        frames, per_frame = _render_segment(cfg, clips, np.random.default_rng([cfg.seed, 1, number]))
-        write_video(stimulus_path(root, segment), frames, fps=twin.fps)
-        frames_per_tr = int(round(twin.tr * twin.fps))
-        features[segment] = {k: tr_average(v, frames_per_tr) for k, v in per_frame.items()}
-        np.savez_compressed(root / "truth" / f"features_{segment}.npz", **features[segment])
-        graphs += clips
-    return features, graphs
+    segments = [(number, segment, sample_segment(rng, twin, segment, split, n_clips, cfg.fmri.clip_seconds))
+                for number, (segment, split) in enumerate(layout_for(cfg).segments)]
+    features = map_jobs(cfg, _write_segment, [(cfg, root, *segment) for segment in segments])
+    return {segment: f for (_, segment, _), f in zip(segments, features)}, [c for *_, clips in segments for c in clips]
+
+
+def _write_segment(_, job: tuple[Config, Path, int, str, list[dict]]) -> dict[str, np.ndarray]:
+    """Render one segment's clips → its stimulus video and ``truth/features_{segment}.npz``; returns the per-TR
+    features (a :func:`semvideo.workers.map_jobs` job)."""
+    cfg, root, number, segment, clips = job
+    frames, per_frame = _render_segment(cfg, clips, np.random.default_rng([cfg.seed, 1, number]))
+    write_video(stimulus_path(root, segment), frames, fps=cfg.twin.fps)
+    frames_per_tr = int(round(cfg.twin.tr * cfg.twin.fps))
+    features = {k: tr_average(v, frames_per_tr) for k, v in per_frame.items()}
+    np.savez_compressed(root / "truth" / f"features_{segment}.npz", **features)
+    print(f"twin stimuli: {segment} ({len(clips)} clips)", flush=True)
+    return features
 
 
 def _render_segment(cfg: Config, clips: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, dict]:
