@@ -49,7 +49,10 @@ def map_jobs(cfg: Config, work: Callable[[Any, Any], Any], jobs: Sequence, setup
         return [work(state, job) for job in jobs]
     context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pool state
     with context.Pool(workers, initializer=_start_worker, initargs=(worker_threads(cfg), setup, setup_args)) as pool:
-        return list(pool.imap(_run_job, [(work, job) for job in jobs], chunksize=1))
+        results = list(pool.imap(_run_job, [(work, job) for job in jobs], chunksize=1))
+        pool.close()  # the workers exit on their own (terminating them leaks their libraries' semaphores)
+        pool.join()
+    return results
 
 
 def _start_worker(threads: int, setup: Callable[..., Any] | None, setup_args: tuple) -> None:

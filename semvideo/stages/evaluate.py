@@ -76,11 +76,36 @@ def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFra
                       threshold: float, n_clips: int | None = None) -> None:
     """Table 1's methods scored under every convention → ``path`` (``{subject}_conventions.csv``: convention,
     method, clip_id and :data:`~semvideo.metrics.conventions.CONVENTION_METRICS`), atomically. The VIFI gate
-    of CLIP-pcc uses each method's VIFI-scores from ``scores``; ``n_clips`` keeps the first n test clips."""
-    keep = slice(None, n_clips)
-    recons = {m: methods[m][keep] for m in TABLE1_METHODS}
-    vifi = {m: scores.loc[scores["method"] == m, "VIFI"].to_numpy()[keep] for m in recons}
-    table = convention_scores(truth[keep], recons, embed, vifi, tuple(CONVENTIONS), threshold)
+    of CLIP-pcc uses each method's VIFI-scores from ``scores``; ``n_clips`` keeps the first n test clips. (The
+    stage computes the same table in chunks of clips spread over its workers.)"""
+    jobs = _convention_jobs(truth, methods, scores, threshold, n_clips, n_chunks=1)
+    _write_convention_table(path, [_convention_chunk(embed, job) for job in jobs], clip_ids)
+
+
+def _convention_jobs(truth: np.ndarray, methods: dict, scores: pd.DataFrame, threshold: float,
+                     n_clips: int | None, n_chunks: int) -> list[tuple]:
+    """The first ``n_clips`` test clips in ``n_chunks`` chunks, each a :func:`_convention_chunk` job: (truth,
+    Table 1's reconstructions, their VIFI-scores, threshold, clip rows)."""
+    vifi = {m: scores.loc[scores["method"] == m, "VIFI"].to_numpy() for m in TABLE1_METHODS}
+    chunks = [rows for rows in np.array_split(np.arange(len(truth))[:n_clips], n_chunks) if len(rows)]
+    return [(truth[rows], {m: methods[m][rows] for m in TABLE1_METHODS}, {m: vifi[m][rows] for m in TABLE1_METHODS},
+             threshold, rows) for rows in chunks]
+
+
+def _convention_chunk(embed, job: tuple) -> pd.DataFrame:
+    """:func:`~semvideo.metrics.conventions.convention_scores` of one chunk of clips, ``clip`` = the clip's row."""
+    truth, recons, vifi, threshold, rows = job
+    table = convention_scores(truth, recons, embed, vifi, tuple(CONVENTIONS), threshold)
+    table["clip"] = rows[table["clip"].to_numpy()]
+    return table
+
+
+def _write_convention_table(path, parts: list[pd.DataFrame], clip_ids) -> None:
+    """The chunks' tables in convention, method, clip order, with clip ids → ``path``, atomically."""
+    table = pd.concat(parts, ignore_index=True)
+    order = np.lexsort((table["clip"], table["method"].map(TABLE1_METHODS.index),
+                        table["convention"].map(list(CONVENTIONS).index)))
+    table = table.iloc[order].reset_index(drop=True)
     table.insert(2, "clip_id", np.asarray(clip_ids)[table.pop("clip").to_numpy()])
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
@@ -88,17 +113,26 @@ def write_conventions(path, truth: np.ndarray, methods: dict, scores: pd.DataFra
 
 def run_evaluation(cfg: Config) -> None:
     """Score every method on every subject's test clips → ``metrics/{subject}_scores.csv`` (method, clip_id and
-    the ten metrics) and, for the ablation subjects, ``metrics/{subject}_shuffle.csv``; all written atomically.
-    The subjects are independent jobs (:func:`semvideo.workers.map_jobs`), those with ablations first."""
+    the ten metrics) and ``{subject}_pairings.npz``; for the ablation subjects also ``{subject}_shuffle.csv``, for
+    the convention subjects ``{subject}_conventions.csv``; all written atomically. The subjects are independent
+    jobs (:func:`semvideo.workers.map_jobs`, those with ablations first), then the conventions in chunks of clips."""
     resolve_device(cfg)  # a config that names a missing GPU stops here, in one line
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
+    truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
     judges, vae = _instruments(cfg)
     target_latents(vae, data.frames("train"), paths.mad / "latents_train.npy")  # cached here, read by every job
-    target_latents(vae, data.frames("test"), paths.mad / "latents_test.npy")
-    truth_read = judge_readout(judges, data.frames("test"))  # once: every method is scored against it
+    target_latents(vae, truth, paths.mad / "latents_test.npy")
+    truth_read = judge_readout(judges, truth)  # once: every method is scored against it
     jobs = sorted(((cfg, number, subject, truth_read) for number, subject in enumerate(cfg.subjects)),
                   key=lambda job: job[2] not in ablation_subjects(cfg))
-    map_jobs(cfg, _evaluate_subject, jobs, setup=_instruments, setup_args=(cfg,))
+    table1 = map_jobs(cfg, _evaluate_subject, jobs, setup=_instruments, setup_args=(cfg,))
+    # then the conventions (Mind-Animator's 512-px EPE: ≈ 0.3 s per clip and method), in chunks of clips
+    n_chunks = 2 * cfg.workers if cfg.workers > 1 else 1
+    for (_, _, subject, _), (methods, scores) in ((job, out) for job, out in zip(jobs, table1) if out is not None):
+        chunks = _convention_jobs(truth, methods, scores, cfg.eval.vifi_threshold, cfg.eval.convention_clips,
+                                  n_chunks)
+        parts = map_jobs(cfg, _convention_chunk, chunks, setup=_clip_embedder, setup_args=(cfg,))
+        _write_convention_table(paths.metrics / f"{subject}_conventions.csv", parts, clip_ids)
 
 
 def _instruments(cfg: Config) -> tuple:
@@ -107,9 +141,15 @@ def _instruments(cfg: Config) -> tuple:
     return load_judges(cfg), place(load_vae(cfg), cfg)
 
 
-def _evaluate_subject(instruments: tuple, job: tuple[Config, int, str, dict]) -> None:
-    """Every method's scores, pairings, conventions and shuffle test of one (config, subject number, subject,
-    truth readout) job → ``metrics/{subject}_*``."""
+def _clip_embedder(cfg: Config):
+    """The CLIP-pcc image embedder of the conventions (the judges' ``clip.features``)."""
+    return load_judges(cfg).clip.features
+
+
+def _evaluate_subject(instruments: tuple, job: tuple[Config, int, str, dict]) -> tuple[dict, pd.DataFrame] | None:
+    """Every method's scores, pairings and shuffle test of one (config, subject number, subject, truth readout)
+    job → ``metrics/{subject}_*``; returns Table 1's reconstructions and the scores for a subject of
+    ``eval.convention_subjects`` (scored under the conventions next), else None."""
     (judges, vae), (cfg, number, subject, truth_read) = instruments, job
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
     truth, clip_ids = data.frames("test"), data.split_clips("test")["clip_id"]
@@ -124,9 +164,6 @@ def _evaluate_subject(instruments: tuple, job: tuple[Config, int, str, dict]) ->
     with atomic_path(paths.metrics / f"{subject}_scores.csv") as tmp:
         scores.to_csv(tmp, index=False)
     write_pairings(paths.metrics / f"{subject}_pairings.npz", truth_read, readouts, cfg.eval.n_ways)
-    if subject in convention_subjects(cfg):
-        write_conventions(paths.metrics / f"{subject}_conventions.csv", truth, methods, scores, clip_ids,
-                          judges.clip.features, cfg.eval.vifi_threshold, cfg.eval.convention_clips)
     if subject in ablation_subjects(cfg):
         shuffle = [pd.DataFrame({"method": m, "clip_id": clip_ids,
                                  "P": shuffle_test(truth, methods[m], cfg.eval.n_permutations,
@@ -135,6 +172,7 @@ def _evaluate_subject(instruments: tuple, job: tuple[Config, int, str, dict]) ->
                    for k, m in enumerate(SHUFFLE_METHODS)]
         with atomic_path(paths.metrics / f"{subject}_shuffle.csv") as tmp:
             pd.concat(shuffle, ignore_index=True).to_csv(tmp, index=False)
+    return ({m: methods[m] for m in TABLE1_METHODS}, scores) if subject in convention_subjects(cfg) else None
 
 
 def _methods(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str, truth: np.ndarray) -> dict:
