@@ -56,9 +56,14 @@ def map_jobs(cfg: Config, work: Callable[[Any, Any], Any], jobs: Sequence, setup
 
 
 def _start_worker(threads: int, setup: Callable[..., Any] | None, setup_args: tuple) -> None:
+    """Torch and the BLAS behind NumPy / scikit-learn (e.g. the ridge baseline) on the worker's share of threads, so
+    that the workers neither oversubscribe the cores nor compute with another thread count than one process would
+    under Snakemake (which limits a job's BLAS to its threads), then the worker's state."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
+    threadpool_limits(threads)
     _STATE["state"] = setup(*setup_args) if setup is not None else None
 
 
