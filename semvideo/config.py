@@ -327,8 +327,9 @@ class Config(Section):
     #: torch intra-op threads of every compute stage; None keeps the scheduler's (Snakemake sets OMP_NUM_THREADS
     #: to a job's threads, 1 under --cores 1)
     torch_threads: int | None = Field(None, ge=1)
-    #: CPU processes that a stage's independent jobs (the render's (method, subject) renders) are spread over, the
-    #: stage's threads divided among them (semvideo.workers); jobs run in the stage's own process on a GPU
+    #: CPU processes that a stage's independent jobs (renders, SAD and MAD trainings, subjects' evaluations, the twin's
+    #: segments) are spread over, the stage's threads divided among them (semvideo.workers); on a GPU jobs run in the
+    #: stage's own process
     workers: int = Field(1, ge=1)
     subjects: list[str] = Field(default_factory=lambda: ["subject1", "subject2", "subject3"], min_length=1)
     paths: PathsConfig = PathsConfig()
