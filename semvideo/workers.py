@@ -3,7 +3,8 @@
 On two cores, two one-thread processes do more than one two-thread process: a render batch takes 0.44 s per clip on
 two threads and 0.71 s per clip on one thread beside a second such process (0.36 s per clip for the pair); a SAD
 training step 49 ms on two threads, 82 ms on one beside another (benchmarks/README.md). So stages whose work is a
-list of independent jobs (the render's (method, subject) renders) hand it to :func:`map_jobs`.
+list of independent jobs (renders, SAD and MAD trainings, subjects' evaluations, the twin's segments) hand it to
+:func:`map_jobs`.
 
 Each worker process builds its state once (``setup``, e.g. loading the pipeline) and then runs jobs as they come,
 longest first if the caller orders them so. A job's result must not depend on which process ran it: jobs seed
@@ -35,17 +36,20 @@ def worker_threads(cfg: Config) -> int:
 
 
 def map_jobs(cfg: Config, work: Callable[[Any, Any], Any], jobs: Sequence, setup: Callable[..., Any] | None = None,
-             setup_args: tuple = ()) -> list:
+             setup_args: tuple = (), state: Any = None) -> list:
     """``[work(state, job) for job in jobs]`` with ``state = setup(*setup_args)`` built once per process.
 
     With ``cfg.workers`` > 1 on the CPU the jobs go to that many spawned processes (:func:`worker_threads` torch
     threads each; never more processes than jobs), handed out in ``jobs``' order as processes free up; results
     come back in ``jobs``' order. ``work``, ``setup`` and their arguments must be picklable (module-level
-    functions). An error in a job stops the others and is raised here.
+    functions). An error in a job stops the others and is raised here. ``state``, when the caller already holds
+    what ``setup`` would build (e.g. the judges it loaded), serves the jobs run in the caller's process instead of
+    a second copy.
     """
     workers = min(cfg.workers, len(jobs))
     if workers <= 1 or not cfg.device.strip().startswith("cpu"):
-        state = setup(*setup_args) if setup is not None else None
+        if state is None and setup is not None:
+            state = setup(*setup_args)
         return [work(state, job) for job in jobs]
     context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pool state
     with context.Pool(workers, initializer=_start_worker, initargs=(worker_threads(cfg), setup, setup_args)) as pool:

@@ -1,11 +1,15 @@
 """semvideo.workers: jobs spread over processes give the results of running them in turn, in the jobs' order."""
 
 import os
+import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from semvideo.config import load_config
+from semvideo.stages.evaluate import run_evaluation
 from semvideo.workers import map_jobs, worker_threads
 
 
@@ -46,6 +50,13 @@ def test_an_error_in_a_worker_reaches_the_caller():
         map_jobs(_config(2), _job, [1, -1, 2], setup=_offset, setup_args=(0,))
 
 
+def test_the_callers_state_serves_the_jobs_it_runs_itself():
+    mine = {"base": 5, "pid": os.getpid()}
+    assert [r[0] for r in map_jobs(_config(1), _job, [1, 2], setup=_offset, setup_args=(100,), state=mine)] == [6, 9]
+    # the workers build their own from setup, never the caller's
+    assert [r[0] for r in map_jobs(_config(2), _job, [1, 2], setup=_offset, setup_args=(100,), state=mine)] == [101, 104]
+
+
 def test_gpu_configs_run_jobs_in_the_stage_process():
     cfg = _config(2).model_copy(update={"device": "cuda"})  # no GPU is touched: the jobs are plain Python
     assert {r[1] for r in map_jobs(cfg, _job, [1, 2], setup=_offset, setup_args=(0,))} == {os.getpid()}
@@ -53,13 +64,6 @@ def test_gpu_configs_run_jobs_in_the_stage_process():
 
 def test_evaluation_in_two_workers_scores_what_one_process_scored(smoke_runs, tmp_path, one_torch_thread):
     """The smoke run's evaluate stage (one process, one thread), redone over two one-thread workers on a copy."""
-    import shutil
-
-    import numpy as np
-    import pandas as pd
-
-    from semvideo.stages.evaluate import run_evaluation
-
     run = smoke_runs["full"]
     copy = tmp_path / "results" / run.name
     shutil.copytree(run.results, copy, ignore=shutil.ignore_patterns("notebooks", "logs", "benchmarks"))

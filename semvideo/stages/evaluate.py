@@ -125,13 +125,14 @@ def run_evaluation(cfg: Config) -> None:
     truth_read = judge_readout(judges, truth)  # once: every method is scored against it
     jobs = sorted(((cfg, number, subject, truth_read) for number, subject in enumerate(cfg.subjects)),
                   key=lambda job: job[2] not in ablation_subjects(cfg))
-    table1 = map_jobs(cfg, _evaluate_subject, jobs, setup=_instruments, setup_args=(cfg,))
+    table1 = map_jobs(cfg, _evaluate_subject, jobs, setup=_instruments, setup_args=(cfg,), state=(judges, vae))
     # then the conventions (Mind-Animator's 512-px EPE: ≈ 0.3 s per clip and method), in chunks of clips
     n_chunks = 2 * cfg.workers if cfg.workers > 1 else 1
     for (_, _, subject, _), (methods, scores) in ((job, out) for job, out in zip(jobs, table1) if out is not None):
         chunks = _convention_jobs(truth, methods, scores, cfg.eval.vifi_threshold, cfg.eval.convention_clips,
                                   n_chunks)
-        parts = map_jobs(cfg, _convention_chunk, chunks, setup=_clip_embedder, setup_args=(cfg,))
+        parts = map_jobs(cfg, _convention_chunk, chunks, setup=_clip_embedder, setup_args=(cfg,),
+                         state=judges.clip.features)
         _write_convention_table(paths.metrics / f"{subject}_conventions.csv", parts, clip_ids)
 
 

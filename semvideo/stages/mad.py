@@ -100,9 +100,9 @@ def run_mad(cfg: Config) -> None:
         flows = _fit_flow_readout(cfg, paths, subject, bold, flows_train, summary) if flows_train is not None else None
         summary["subjects"][subject] = {}
         jobs += [(cfg, subject, variant, flows if variant == "full" else None) for variant in MAD_VARIANTS]
-    # the trainings are independent: spread over cfg.workers processes, each with its own VAE
-    for (_, subject, variant, _), done in zip(jobs, map_jobs(cfg, _variant_job, jobs, setup=_placed_vae,
-                                                             setup_args=(cfg,))):
+    # the trainings are independent: spread over cfg.workers processes, each with its own VAE and E(V)
+    done_jobs = map_jobs(cfg, _variant_job, jobs, setup=_variant_state, setup_args=(cfg,), state=(vae, latents))
+    for (_, subject, variant, _), done in zip(jobs, done_jobs):
         if done is not None:
             summary["subjects"][subject][variant] = done
     wait_for_everyone()
@@ -135,13 +135,18 @@ def _placed_vae(cfg: Config):
     return place(load_vae(cfg), cfg)
 
 
-def _variant_job(vae, job: tuple[Config, str, str, np.ndarray | None]) -> dict | None:
+def _variant_state(cfg: Config) -> tuple:
+    """A worker's (VAE, E(V) {split: latents}), the latents from the cache the stage wrote before the jobs."""
+    paths = RunPaths.from_config(cfg)
+    return _placed_vae(cfg), {split: np.load(paths.mad / f"latents_{split}.npy") for split in ("train", "test")}
+
+
+def _variant_job(state: tuple, job: tuple[Config, str, str, np.ndarray | None]) -> dict | None:
     """:func:`_train_variant` of one (config, subject, variant, test flows) job (a
-    :func:`semvideo.workers.map_jobs` job), its inputs read from the run folder (E(V) from the stage's cache)."""
-    cfg, subject, variant, test_flows = job
+    :func:`semvideo.workers.map_jobs` job) with the process's (VAE, E(V)); BOLD and captions read from the run."""
+    (vae, latents), (cfg, subject, variant, test_flows) = state, job
     paths, data = RunPaths.from_config(cfg), PreparedData.from_config(cfg)
     bold, semantic = _subject_inputs(cfg, paths, data, subject)
-    latents = {split: np.load(paths.mad / f"latents_{split}.npy") for split in ("train", "test")}
     return _train_variant(cfg, paths, data, vae, subject, variant, bold, semantic, latents, test_flows)
 
 
