@@ -38,6 +38,8 @@ from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.embed import load_embeddings
 from semvideo.models.priors import (
     encode_frames,
+    frame_noise,
+    frame_noise_correlation,
     load_t2v,
     load_vae,
     make_scheduler,
@@ -94,7 +96,7 @@ def paired_losses(unet, video, embeds, donors, uncond, draws: int, seed: int, ba
     rows = []
     for draw in range(draws):
         t = torch.randint(0, NOISE.config.num_train_timesteps, (n,), generator=generator)
-        noise = torch.randn(video.shape, generator=generator)
+        noise = frame_noise(video.shape, generator, frame_noise_correlation(unet))  # as the prior was trained
         for name, (x, e) in conditions.items():
             for first in range(0, n, batch):
                 part = slice(first, first + batch)

@@ -240,6 +240,12 @@ class PriorsConfig(Section):
     t2i_epochs: int = Field(20, ge=0)  #: passes over the training clips' first frames (anchor captions)
     t2v_epochs: int = Field(5, ge=0)  #: passes over the training clips (holistic captions)
     caption_dropout: float = Field(0.1, ge=0, lt=1)  #: share of captions replaced by the unconditional one
+    #: T2V training counts the frame-varying part of its denoising error 1 + this many times (0: the plain
+    #: objective, as AnimateDiff trains; semvideo.models.priors.denoising_loss)
+    t2v_temporal_weight: float = Field(0.0, ge=0)
+    #: T2V training noise whose frames share this much variance (PYoCo's mixed noise; 0: independent per frame, as
+    #: AnimateDiff trains); saved in the T2V's config, so the render samples it the same way
+    t2v_noise_correlation: float = Field(0.0, ge=0, lt=1)
     batch_size: int = Field(64, ge=1)  #: frames (VAE, T2I) or clips / 4 (T2V) per step
     lr: float = Field(1e-3, gt=0)  #: peak AdamW LR (cosine schedule)
     probe_clips: int = Field(48, ge=1)  #: test clips sampled to measure caption following

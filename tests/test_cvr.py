@@ -109,6 +109,23 @@ def test_the_anchor_frame_conditions_the_video(pipe):
     torch.testing.assert_close(a.frames[:, 0], a.anchor)  # with injection, frame 1 is the anchor frame
 
 
+def test_the_video_noise_is_drawn_as_the_t2v_was_trained():
+    """A T2V trained on frame-correlated noise (its config's frame_noise_correlation) is sampled with it: from
+    noise, its frames start alike; a clip still renders the same alone or in a batch."""
+    latents, anchor, holi = inputs()
+    kwargs = dict(video_strength=1.0, keyframe_injection=False, output_type="latent", **STEPS)
+    change = {}
+    for correlation in (0.0, 0.9):
+        pipe = SemVideoPipeline(**tiny_components())
+        pipe.set_progress_bar_config(disable=True)
+        pipe.motion_unet.register_to_config(frame_noise_correlation=correlation)
+        video = pipe(latents, anchor, holi, generator=clip_generators(0, [0, 1]), **kwargs).frames
+        change[correlation] = (video[:, 1:] - video[:, :-1]).abs().mean()
+    second = pipe(latents[1:], anchor[1:], holi[1:], generator=clip_generators(0, [1]), **kwargs).frames
+    torch.testing.assert_close(video[1:], second, rtol=1e-4, atol=1e-5)
+    assert change[0.9] < 0.5 * change[0.0]
+
+
 def test_strength_outside_unit_interval_is_a_clear_error(pipe):
     with pytest.raises(ValueError, match="strength must lie in"):
         pipe(*inputs(), anchor_strength=1.5, **STEPS)

@@ -67,6 +67,45 @@ def test_denoising_loss_known_answer_and_caption_dropout():
     assert torch.equal(unet.seen, embeds.repeat_interleave(5, dim=0))
 
 
+def test_temporal_weight_adds_the_frame_varying_error_of_videos_only():
+    video, embeds, uncond = torch.randn(2, 4, 5, 8, 8), torch.randn(2, 77, 16), torch.zeros(77, 16)
+    out = priors.denoising_loss(Recorder(), video, embeds, uncond, torch.Generator().manual_seed(0), 0.0, 3.0)
+    g = torch.Generator().manual_seed(0)
+    torch.rand(2, generator=g)
+    noise = torch.randn(video.shape, generator=g)  # ε_θ = 0 → the error is −ε
+    varying = ((noise - noise.mean(dim=2, keepdim=True)) ** 2).mean()
+    torch.testing.assert_close(out["temporal"], varying)
+    torch.testing.assert_close(out["loss"], (noise ** 2).mean() + 3.0 * varying)
+    assert 0.7 < varying / (noise ** 2).mean() < 0.9  # white noise: (n − 1) / n = 0.8 of it varies between frames
+    image = priors.denoising_loss(Recorder(), video[:, :, 0], embeds, uncond, torch.Generator().manual_seed(0), 0.0, 3.0)
+    assert set(image) == {"loss"}  # an image has no frames to differ
+
+
+def test_frame_noise_shares_the_asked_variance_between_frames():
+    plain = priors.frame_noise((2, 3, 4, 5), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(plain, torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(0)))
+    noise = priors.frame_noise((64, 4, 3, 16, 16), torch.Generator().manual_seed(0), 0.8)  # (B, C, n, h, w)
+    frames = noise.transpose(0, 2).reshape(3, -1)
+    assert np.allclose(frames.var(dim=1), 1.0, atol=0.03)  # each frame is still N(0, I)
+    assert np.allclose(torch.corrcoef(frames)[np.triu_indices(3, 1)], 0.8, atol=0.02)
+    generators = lambda rows: [torch.Generator().manual_seed(r) for r in rows]
+    both = priors.frame_noise((2, 4, 3, 2, 2), generators([5, 6]), 0.5)
+    torch.testing.assert_close(both[1:], priors.frame_noise((1, 4, 3, 2, 2), generators([6]), 0.5))
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        priors.frame_noise((1, 4, 3, 2, 2), None, 1.0)
+
+
+def test_a_t2v_trained_on_correlated_noise_says_so_in_its_saved_config(tmp_path):
+    torch.manual_seed(0)
+    unet = priors.build_t2v_unet(priors.build_t2i_unet(4, 4, 16, width=8, heads=2))
+    assert priors.frame_noise_correlation(unet) == 0.0  # AnimateDiff's independent noise
+    latents, embeds = torch.randn(4, 3, 4, 4, 4), np.random.default_rng(0).normal(size=(4, 77, 16)).astype("float32")
+    priors.train_t2v(unet, latents, embeds, torch.zeros(77, 16), tmp_path / "ckpt", epochs=1, batch_size=2, lr=1e-3,
+                     seed=0, caption_dropout=0.1, noise_correlation=0.6)
+    unet.save_pretrained(tmp_path / "t2v")
+    assert priors.frame_noise_correlation(UNetMotionModel.from_pretrained(tmp_path / "t2v")) == 0.6
+
+
 def test_pooled_caption_means_the_caption_tokens_and_keeps_the_empty_caption_zero():
     embeds = torch.zeros(2, 77, 3)
     embeds[0, :2] = torch.tensor([[1.0, 2.0, 3.0], [3.0, 0.0, -1.0]])  # two tokens, then zero padding

@@ -150,7 +150,7 @@ class SemVideoPipeline(DiffusionPipeline):
         timesteps = self._timesteps(num_inference_steps, strength)
         if len(timesteps) == 0:
             return latents
-        noise = _randn(latents.shape, generator, latents.device, latents.dtype)
+        noise = priors_lib.frame_noise(latents.shape, generator).to(latents.device, latents.dtype)
         x = self.scheduler.add_noise(latents, noise, timesteps[:1])
         unet = lambda z, t, e: self.unet(z, t, **priors_lib.unet_condition(self.unet, e)).sample
         for t in self.progress_bar(timesteps):
@@ -171,7 +171,8 @@ class SemVideoPipeline(DiffusionPipeline):
         """
         timesteps = self._timesteps(num_inference_steps, strength)
         x = latents.permute(0, 2, 1, 3, 4).clone()  # (B, C, n, h, w), AnimateDiff's layout; never edit ê
-        noise = _randn(x.shape, generator, x.device, x.dtype)
+        noise = priors_lib.frame_noise(x.shape, generator, priors_lib.frame_noise_correlation(self.motion_unet))
+        noise = noise.to(x.device, x.dtype)
         inject = keyframe_latents is not None and keyframe_injection
         if len(timesteps):
             x = self.scheduler.add_noise(x, noise, timesteps[:1])
@@ -240,15 +241,6 @@ class SemVideoPipeline(DiffusionPipeline):
             negative = torch.zeros_like(embeds)
         negative = negative.to(embeds.device, embeds.dtype)
         return negative.expand_as(embeds) if negative.dim() == 2 else negative
-
-
-def _randn(shape: tuple, generator: Generator, device, dtype) -> torch.Tensor:
-    """Standard normal noise; with a list of generators, sample b is drawn from generator b alone."""
-    if isinstance(generator, list):
-        if len(generator) != shape[0]:
-            raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}; pass one per clip")
-        return torch.stack([torch.randn(shape[1:], generator=g) for g in generator]).to(device, dtype)
-    return torch.randn(shape, generator=generator).to(device, dtype)
 
 
 # ------------------------------------------------------------------------------------------- the render

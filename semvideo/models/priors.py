@@ -24,6 +24,7 @@ The stage that trains, loads and measures them (``train-priors``) is :mod:`semvi
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ __all__ = [
     "build_vae",
     "decode_latents",
     "encode_frames",
+    "frame_noise",
+    "frame_noise_correlation",
     "load_scheduler",
     "load_sparsectrl",
     "load_t2i",
@@ -65,6 +68,16 @@ __all__ = [
     "warm_start",
 ]
 
+
+class _ReadConfigKeys(logging.Filter):
+    """diffusers calls every config key its class does not take "ignored" when loading; a twin T2V's
+    ``frame_noise_correlation`` is read by the samplers (:func:`frame_noise_correlation`), so that one message goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "frame_noise_correlation" not in record.getMessage()
+
+
+logging.getLogger("diffusers.configuration_utils").addFilter(_ReadConfigKeys())
 
 # SD 1.5's noise schedule, so twin and real UNets share one sampler configuration.
 _SD_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
@@ -136,6 +149,38 @@ def build_t2v_unet(t2i: UNet2DConditionModel, motion_heads: int = 2, max_frames:
                             motion_num_attention_heads=motion_heads,
                             motion_norm_num_groups=t2i.config.norm_num_groups, motion_max_seq_length=max_frames)
     return UNetMotionModel.from_unet2d(t2i, adapter)
+
+
+def frame_noise(shape: tuple, generator, correlation: float = 0.0) -> torch.Tensor:
+    """Standard normal noise for a video latent (B, C, n, h, w) whose frames share ``correlation`` of their variance.
+
+    ε_i = √ρ·s + √(1 − ρ)·u_i with s and u_i independent standard normals: every frame's noise stays N(0, I) and
+    the noise of two frames has correlation ρ (PYoCo's mixed noise, Ge et al. 2023). ρ = 0 is the independent
+    noise of AnimateDiff and SD, drawn exactly as ``torch.randn`` draws it. ``generator``: one
+    ``torch.Generator``, or a list of one per clip (clip b drawn from generator b alone, u before s).
+    """
+    if not 0.0 <= correlation < 1.0:
+        raise ValueError(f"frame noise correlation must lie in [0, 1), got {correlation}")
+    noise = _randn(shape, generator)
+    if correlation == 0.0:
+        return noise
+    shared = _randn((shape[0], shape[1], 1, *shape[3:]), generator)
+    return correlation ** 0.5 * shared + (1.0 - correlation) ** 0.5 * noise
+
+
+def frame_noise_correlation(unet) -> float:
+    """The frame noise correlation a T2V UNet was trained with (its config's ``frame_noise_correlation``; 0 for
+    AnimateDiff and every UNet that does not name one): its samplers must draw their noise the same way."""
+    return float(unet.config.get("frame_noise_correlation", 0.0))
+
+
+def _randn(shape: tuple, generator) -> torch.Tensor:
+    """Standard normal noise; with a list of generators, sample b is drawn from generator b alone."""
+    if isinstance(generator, list):
+        if len(generator) != shape[0]:
+            raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}; pass one per clip")
+        return torch.stack([torch.randn(shape[1:], generator=g) for g in generator])
+    return torch.randn(shape, generator=generator)
 
 
 def make_scheduler() -> DDIMScheduler:
@@ -281,21 +326,33 @@ def vae_loss(vae: AutoencoderKL, pixels: torch.Tensor, generator: torch.Generato
 
 
 def denoising_loss(unet, latents: torch.Tensor, embeds: torch.Tensor, uncond: torch.Tensor,
-                   generator: torch.Generator, caption_dropout: float = 0.1) -> dict[str, torch.Tensor]:
+                   generator: torch.Generator, caption_dropout: float = 0.1,
+                   temporal_weight: float = 0.0, noise_correlation: float = 0.0) -> dict[str, torch.Tensor]:
     """The DDPM ε-prediction loss ‖ε − ε_θ(√ᾱ_t z + √(1−ᾱ_t) ε, t, c)‖² with caption dropout (Ho et al. eq. 14).
 
     latents: (B, C, h, w) for a UNet2DConditionModel or (B, C, n, h, w) for a UNetMotionModel (its embeds are
     repeated per frame); embeds (B, 77, D); uncond (77, D) replaces a caption with probability caption_dropout.
+
+    ``temporal_weight`` w (videos only) adds w · ‖e − ē‖², where e = ε − ε_θ and ē its mean over the n frames:
+    the part of the error that differs between frames — where a wrong motion lies — counts 1 + w times, the part
+    shared by all frames (appearance) once. The weighting is positive definite, so the loss keeps its minimiser
+    E[ε | z_t, c] and the sampler its meaning; only the gradient's emphasis moves (on the twin, temporal change
+    is ~4 % of the clips' latent variance, benchmarks/t2v_caption_use.py). Returned as ``temporal`` too.
+    ``noise_correlation`` (videos only): the noise's frames share that much variance (:func:`frame_noise`).
     """
     batch = latents.shape[0]
     drop = torch.rand(batch, generator=generator) < caption_dropout
     embeds = torch.where(drop[:, None, None].to(embeds.device), uncond.to(embeds), embeds)
-    noise = torch.randn(latents.shape, generator=generator).to(latents)
+    noise = frame_noise(latents.shape, generator, noise_correlation if latents.dim() == 5 else 0.0).to(latents)
     t = torch.randint(0, _SD_SCHEDULE["num_train_timesteps"], (batch,), generator=generator).to(latents.device)
     noisy = _TRAIN_SCHEDULER.add_noise(latents, noise, t)
     frames = latents.shape[2] if latents.dim() == 5 else 1
-    loss = ((unet(noisy, t, **unet_condition(unet, embeds, frames)).sample - noise) ** 2).mean()
-    return {"loss": loss}
+    error = unet(noisy, t, **unet_condition(unet, embeds, frames)).sample - noise
+    loss = (error ** 2).mean()
+    if temporal_weight == 0 or latents.dim() != 5:
+        return {"loss": loss}
+    temporal = ((error - error.mean(dim=2, keepdim=True)) ** 2).mean()
+    return {"loss": loss + temporal_weight * temporal, "temporal": temporal}
 
 
 _TRAIN_SCHEDULER = DDPMScheduler(**_SD_SCHEDULE)
@@ -332,11 +389,17 @@ def train_t2i(unet: UNet2DConditionModel, latents: torch.Tensor, embeds: np.ndar
 
 def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, uncond: torch.Tensor,
               ckpt_dir: Path, epochs: int, batch_size: int, lr: float, seed: int,
-              caption_dropout: float, **fit_kwargs) -> pd.DataFrame:
-    """Train the T2V UNet on clip latents (N, n, C, h, w) with their holistic-caption embeddings (N, 77, D)."""
+              caption_dropout: float, temporal_weight: float = 0.0, noise_correlation: float = 0.0,
+              **fit_kwargs) -> pd.DataFrame:
+    """Train the T2V UNet on clip latents (N, n, C, h, w) with their holistic-caption embeddings (N, 77, D);
+    ``temporal_weight``, ``noise_correlation``: see :func:`denoising_loss`. A correlation other than 0 is written
+    into the UNet's config (``frame_noise_correlation``), so that it travels with the weights to every sampler."""
 
     video = latents.permute(0, 2, 1, 3, 4).contiguous()  # (N, C, n, h, w)
-    step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout)
+    if noise_correlation:
+        unet.register_to_config(frame_noise_correlation=noise_correlation)
+    step = lambda model, batch, g: denoising_loss(model, *batch, uncond, g, caption_dropout, temporal_weight,
+                                                  noise_correlation)
     return fit(unet, step, (video, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                seed=seed, desc="T2V", **fit_kwargs)
 

@@ -308,7 +308,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
         warm_start(unet, p.init_from, "t2v", only="motion_modules.")
         train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
-                  cfg.seed, p.caption_dropout, **on_device)
+                  cfg.seed, p.caption_dropout, p.t2v_temporal_weight, p.t2v_noise_correlation, **on_device)
         _save(unet, folder / "t2v")
         return unet
 
