@@ -28,6 +28,7 @@ from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.embed import load_embeddings
 from semvideo.metrics.following import motion_direction_following
 from semvideo.metrics.judges import load_judges
+from semvideo.metrics.temporal import frame_change
 from semvideo.models.cvr import SemVideoPipeline, clip_generators
 from semvideo.models.priors import (
     decode_latents,
@@ -56,7 +57,7 @@ def judged_motion(judge, clips: np.ndarray) -> np.ndarray:
 def coherence_row(judge, clips: np.ndarray, motions: np.ndarray, **settings) -> dict:
     """One table row: frame-to-frame change, judge motion accuracy, share read static, flow direction accuracy."""
     read = judged_motion(judge, clips)
-    return {**settings, "frame_change": float(np.abs(np.diff(clips.astype(float), axis=1)).mean()),
+    return {**settings, "frame_change": float(frame_change(clips).mean()),
             "judge_motion": float((read == motions).mean()), "read_static": float((read == "static").mean()),
             "flow_direction": motion_direction_following(clips, motions, "")["accuracy"]}
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from semvideo.metrics.temporal import adjacent_cosine, clip_pcc, epe, optical_flow
+from semvideo.metrics.temporal import adjacent_cosine, clip_pcc, epe, frame_change, optical_flow
 
 
 def _texture(size=40, seed=0):
@@ -34,6 +34,14 @@ def test_epe_zero_for_identical_and_one_pixel_for_a_frozen_shift():
     assert epe(moving, frozen) == pytest.approx(1.0, abs=0.1)  # the missed motion: ‖(1, 0) − (0, 0)‖
     batch = epe(np.stack([moving, moving]), np.stack([moving, frozen]))
     assert batch.shape == (2,) and batch[0] == 0.0
+
+
+def test_frame_change_is_zero_for_a_still_clip_and_the_mean_step_otherwise():
+    still = np.repeat(_texture()[None, None], 4, axis=1)  # (1, 4, 40, 40, 3)
+    ramp = np.stack([np.full((40, 40, 3), 10 * k, np.uint8) for k in range(4)])[None]  # +10 levels per frame
+    np.testing.assert_allclose(frame_change(np.concatenate([still, ramp])), [0.0, 10.0])
+    with pytest.raises(ValueError, match="T >= 2"):
+        frame_change(still[:, :1])
 
 
 def test_epe_refuses_single_frames():

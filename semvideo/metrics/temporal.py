@@ -12,7 +12,8 @@ from itertools import pairwise
 import cv2
 import numpy as np
 
-__all__ = ["FARNEBACK", "adjacent_cosine", "clip_flows", "clip_pcc", "epe", "flow_error", "optical_flow"]
+__all__ = ["FARNEBACK", "adjacent_cosine", "clip_flows", "clip_pcc", "epe", "flow_error", "frame_change",
+           "optical_flow"]
 
 #: ``cv2.calcOpticalFlowFarneback`` arguments after ``flow=None``: pyr_scale, levels, winsize, iterations,
 #: poly_n, poly_sigma, flags — the setting of the reference EPE code.
@@ -42,6 +43,16 @@ def clip_flows(frames: np.ndarray) -> np.ndarray:
 def flow_error(flow_truth: np.ndarray, flow_recon: np.ndarray) -> float:
     """Mean end-point error between two flow fields (..., H, W, 2): mean over pixels of ‖u_t − u_r‖₂, pixels."""
     return float(np.linalg.norm(flow_truth.astype(np.float64) - flow_recon, axis=-1).mean())
+
+
+def frame_change(clips: np.ndarray) -> np.ndarray:
+    """How much each clip changes from frame to frame: uint8 (N, T, H, W, 3) → float64 (N,), the mean absolute
+    difference of consecutive frames in uint8 levels (0 for a still clip). A generated clip that changes far more
+    than real clips flickers: its frames are drawn apart rather than moved (notebook 05, benchmarks/t2v_coherence.py)."""
+    clips = np.asarray(clips)
+    if clips.ndim != 5 or clips.shape[1] < 2:
+        raise ValueError(f"frame_change needs clips (N, T >= 2, H, W, 3), got shape {clips.shape}")
+    return np.abs(np.diff(clips.astype(np.float64), axis=1)).mean(axis=(1, 2, 3, 4))
 
 
 def epe(truth: np.ndarray, recon: np.ndarray) -> np.ndarray:
