@@ -23,7 +23,7 @@ import pandas as pd
 
 from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
-from semvideo.metrics.judges import load_judges
+from semvideo.metrics.judges import attribute_marginals, load_judges
 from semvideo.metrics.stats import pairing_null
 from semvideo.models.cvr import load_pipeline
 from semvideo.plan import recon_path, render_jobs, render_variant
@@ -35,8 +35,8 @@ OUT = Path(__file__).resolve().parent / "out"
 def category_marginal(judge, clips: np.ndarray) -> np.ndarray:
     """Image judge's category probabilities, mean over frames: uint8 (N, T, H, W, 3) → (N, n_categories)."""
     n, t = clips.shape[:2]
-    probs = judge(clips.reshape(n * t, *clips.shape[2:])).reshape(n, t, *judge.model.head_sizes)
-    return probs.sum(axis=tuple(range(3, probs.ndim))).mean(axis=1)
+    category = attribute_marginals(judge(clips.reshape(n * t, *clips.shape[2:])), judge.model.head_sizes)[0]
+    return category.reshape(n, t, -1).mean(axis=1)
 
 
 def rank_matrix(truth_category: np.ndarray, render_marginal: np.ndarray) -> np.ndarray:

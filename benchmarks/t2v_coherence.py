@@ -27,7 +27,7 @@ from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels
 from semvideo.embed import load_embeddings
 from semvideo.metrics.following import motion_direction_following
-from semvideo.metrics.judges import load_judges
+from semvideo.metrics.judges import attribute_marginals, load_judges
 from semvideo.metrics.temporal import frame_change
 from semvideo.models.cvr import SemVideoPipeline, clip_generators
 from semvideo.models.priors import (
@@ -47,10 +47,8 @@ SHIPPED = "semvideo/assets/twin_priors"
 
 def judged_motion(judge, clips: np.ndarray) -> np.ndarray:
     """The video judge's motion class (its head's marginal argmax) of each uint8 clip (N, T, H, W, 3)."""
-    sizes, heads = judge.model.head_sizes, list(judge.model.config.head_names)
-    head = heads.index("motion")
-    joint = judge(clips).reshape(len(clips), *sizes)
-    marginal = joint.sum(axis=tuple(i + 1 for i in range(len(sizes)) if i != head))
+    head = list(judge.model.config.head_names).index("motion")
+    marginal = attribute_marginals(judge(clips), judge.model.head_sizes)[head]
     return np.asarray(judge.model.config.class_names[head])[marginal.argmax(1)]
 
 

@@ -26,6 +26,7 @@ from semvideo.metrics.judges import (
     TwinJudge,
     TwinJudgeRunner,
     attribute_accuracy,
+    attribute_marginals,
     attribute_values,
     judge_labels,
     train_twin_judge,
@@ -62,8 +63,7 @@ def measure(run: Path, config: Path, appearance_frames: int) -> pd.DataFrame:
     rows = [{"attribute": a, "motion": "all", "accuracy": acc, "n": len(test_labels)}
             for a, acc in zip(attributes, attribute_accuracy(probs, test_labels, model.head_sizes))]
     c, m = attributes.index("category"), attributes.index("motion")
-    joint = np.reshape(probs, (len(probs), *model.head_sizes))
-    category = joint.sum(axis=tuple(a + 1 for a in range(len(attributes)) if a != c))
+    category = attribute_marginals(probs, model.head_sizes)[c]
     right = category.argmax(1) == test_labels[:, c]
     motion = np.array(values[m])[test_labels[:, m]]
     rows += [{"attribute": "category", "motion": kind, "accuracy": right[motion == kind].mean(),

@@ -15,6 +15,7 @@ from semvideo.metrics.judges import (
     TwinJudgeRunner,
     appearance_frame_indices,
     attribute_accuracy,
+    attribute_marginals,
     judge_attribute_accuracy,
     judge_labels,
     load_clip_embedder,
@@ -145,6 +146,9 @@ def test_attribute_accuracy_marginalises_by_hand():
     probs[2, 4] = 1.0  # (1, 1)
     labels = np.array([[1, 1], [0, 0], [0, 1]])
     np.testing.assert_allclose(attribute_accuracy(probs, labels, (2, 3)), [2 / 3, 2 / 3])
+    first, second = attribute_marginals(probs, (2, 3))
+    np.testing.assert_allclose(first[0], [0.4, 0.6])
+    np.testing.assert_allclose(second[0], [0.35, 0.4, 0.25])
     with pytest.raises(ValueError, match="do not match heads"):
         attribute_accuracy(probs, labels, (2, 2))
 

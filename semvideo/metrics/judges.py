@@ -53,6 +53,7 @@ __all__ = [
     "TwinJudgeRunner",
     "appearance_frame_indices",
     "attribute_accuracy",
+    "attribute_marginals",
     "attribute_values",
     "augment",
     "evaluate_judge",
@@ -441,19 +442,25 @@ def _pixels_uint8(frames: np.ndarray, size: int) -> torch.Tensor:
     return torch.from_numpy(np.array(resize_frames(np.asarray(frames), size))).permute(0, 1, 4, 2, 3)
 
 
+def attribute_marginals(probs: np.ndarray, head_sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """Joint-class probabilities (B, Π n_j) → each attribute's marginal (B, n_j): the joint summed over the other
+    attributes (for a :class:`TwinJudge`, its own head's probabilities)."""
+    probs = np.asarray(probs)
+    joint = probs.reshape(len(probs), *head_sizes)
+    heads = range(len(head_sizes))
+    return [joint.sum(axis=tuple(k + 1 for k in heads if k != j)) for j in heads]
+
+
 def attribute_accuracy(probs: np.ndarray, labels: np.ndarray, head_sizes: tuple[int, ...]) -> np.ndarray:
     """Accuracy of each attribute from joint-class probabilities (B, Π n_j) and labels int (B, n_heads).
 
-    Each attribute's prediction is the argmax of its marginal (the joint probabilities summed over the other
-    attributes; for a :class:`TwinJudge` that is its own head's argmax). Returns float (n_heads,).
+    Each attribute's prediction is the argmax of its marginal (:func:`attribute_marginals`). Returns float (n_heads,).
     """
     probs, labels = np.asarray(probs), np.asarray(labels)
     if probs.shape[1] != int(np.prod(head_sizes)) or labels.shape != (len(probs), len(head_sizes)):
         raise ValueError(f"probabilities {probs.shape} and labels {labels.shape} do not match heads {head_sizes}")
-    joint = probs.reshape(len(probs), *head_sizes)
-    heads = range(len(head_sizes))
-    marginals = [joint.sum(axis=tuple(k + 1 for k in heads if k != j)) for j in heads]
-    return np.array([(m.argmax(1) == labels[:, j]).mean() for j, m in zip(heads, marginals)])
+    marginals = attribute_marginals(probs, head_sizes)
+    return np.array([(m.argmax(1) == labels[:, j]).mean() for j, m in enumerate(marginals)])
 
 
 def _judge_inputs(runner: TwinJudgeRunner, frames: np.ndarray, labels: np.ndarray):
