@@ -30,3 +30,21 @@ def test_costs_and_summary_from_benchmark_files(tmp_path):
 def test_a_run_without_benchmarks_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="snakemake --cores 1 all"):
         report.rule_costs(tmp_path)
+
+
+def test_render_sampler_compares_each_metric_clip_by_clip():
+    spec = importlib.util.spec_from_file_location("render_sampler",
+                                                  Path(__file__).parents[1] / "benchmarks" / "render_sampler.py")
+    sampler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sampler)
+    pd = pytest.importorskip("pandas")
+    clips = {"method": ["SemVideo"] * 3, "subject": ["s1"] * 3, "clip_id": ["a", "b", "c"]}
+    reference = pd.DataFrame({**clips, **{m: [1.0, 2.0, 3.0] for m in sampler.METRICS}})
+    shifted = reference.copy()
+    shifted["EPE"] = [1.5, 2.4, 3.7]  # +0.5, +0.4, +0.7: mean +0.533; in another clip order below
+    table = sampler.compare({"ddim:6": reference, "dpm:4": shifted.iloc[::-1]}).set_index("metric")
+    assert table.loc["EPE", "ddim:6"] == 2.0 and table.loc["EPE", "dpm:4"] == pytest.approx(2.5333, abs=1e-4)
+    assert table.loc["EPE", "dpm:4 − ddim:6"] == pytest.approx(0.5333, abs=1e-4)
+    # paired t over the differences (0.5, 0.4, 0.7): t = 0.5333 / (0.1528 / √3) = 6.05, two-sided p (2 df) = 0.0263
+    assert table.loc["EPE", "p dpm:4"] == pytest.approx(0.0263, abs=2e-4)
+    assert table.loc["SSIM", "dpm:4 − ddim:6"] == 0

@@ -235,6 +235,11 @@ def test_loaders_read_hub_layout_and_twin_folders(tmp_path):
     t2v = priors.load_t2v(real)
     assert isinstance(t2v, UNetMotionModel) and torch.equal(t2v.conv_in.weight, unet.conv_in.weight)
     assert priors.load_scheduler(real).config.beta_schedule == "scaled_linear"  # no scheduler/ → SD's schedule
+    priors.make_scheduler().from_config(priors.make_scheduler().config, beta_end=0.02).save_pretrained(
+        tmp_path / "sd" / "scheduler")
+    dpm = priors.load_scheduler(Config(name="r", world="cc2017", priors=real.priors, cvr={"scheduler": "dpmsolver++"}))
+    assert type(dpm).__name__ == "DPMSolverMultistepScheduler" and dpm.config.algorithm_type == "dpmsolver++"
+    assert dpm.config.beta_end == 0.02 and dpm.config.steps_offset == 1  # the T2I repo's schedule, kept
     twin = Config(name="tw", paths={"results": str(tmp_path)})
     with pytest.raises(FileNotFoundError, match="train-priors"):
         priors.load_vae(twin)

@@ -37,6 +37,7 @@ from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
     DiffusionPipeline,
+    DPMSolverMultistepScheduler,
     SparseControlNetModel,
     UNet2DConditionModel,
     UNetMotionModel,
@@ -70,14 +71,15 @@ class SemVideoPipeline(DiffusionPipeline):
     """fMRI-decoded latents and text embeddings → video (paper Fig. 3).
 
     Components: ``vae`` (AutoencoderKL), ``unet`` (T2I UNet2DConditionModel), ``motion_unet`` (T2V
-    UNetMotionModel), ``scheduler`` (DDIM), optional ``controlnet`` (SparseCtrl RGB).
+    UNetMotionModel), ``scheduler`` (DDIM or DPM-Solver++), optional ``controlnet`` (SparseCtrl RGB).
     """
 
     model_cpu_offload_seq = "unet->motion_unet->vae"
     _optional_components = ["controlnet"]  # noqa: RUF012 (diffusers reads a list)
 
     def __init__(self, vae: AutoencoderKL, unet: UNet2DConditionModel, motion_unet: UNetMotionModel,
-                 scheduler: DDIMScheduler, controlnet: SparseControlNetModel | None = None):
+                 scheduler: DDIMScheduler | DPMSolverMultistepScheduler,
+                 controlnet: SparseControlNetModel | None = None):
         super().__init__()
         self.register_modules(vae=vae, unet=unet, motion_unet=motion_unet, scheduler=scheduler,
                               controlnet=controlnet)
@@ -112,7 +114,7 @@ class SemVideoPipeline(DiffusionPipeline):
             img2img / video-to-video strength in [0, 1]: the share of the denoising schedule run from the noised
             blurry latents (0 returns the input, 1 ignores it).
         num_inference_steps, guidance_scale
-            DDIM steps of a full schedule; guidance ≤ 1 switches classifier-free guidance off.
+            sampler steps of a full schedule; guidance ≤ 1 switches classifier-free guidance off.
         generator
             One ``torch.Generator``, or one per clip (then a clip's result does not depend on its batch).
         output_type
@@ -144,7 +146,7 @@ class SemVideoPipeline(DiffusionPipeline):
                 generator: Generator = None) -> torch.Tensor:
         """SDEdit-style img2img in latent space: (B, C, h, w) scaled latents → (B, C, h, w).
 
-        The latents are noised to the timestep ``strength`` of the way into the DDIM schedule and denoised from
+        The latents are noised to the timestep ``strength`` of the way into the schedule and denoised from
         there; strength 0 returns them unchanged, strength 1 (from zeros) is plain text-to-image generation.
         """
         timesteps = self._timesteps(num_inference_steps, strength)
@@ -216,7 +218,7 @@ class SemVideoPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------------------------------ shared
     def _timesteps(self, num_inference_steps: int, strength: float) -> torch.Tensor:
-        """The last ``round(strength · steps)`` DDIM timesteps (img2img's truncated schedule)."""
+        """The last ``round(strength · steps)`` timesteps of the sampler (img2img's truncated schedule)."""
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must lie in [0, 1], got {strength}; fix cvr.*_strength in the config")
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)

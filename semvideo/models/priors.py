@@ -34,6 +34,7 @@ from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
     DDPMScheduler,
+    DPMSolverMultistepScheduler,
     MotionAdapter,
     SparseControlNetModel,
     UNet2DConditionModel,
@@ -281,14 +282,18 @@ def load_sparsectrl(cfg: Config) -> SparseControlNetModel | None:
     return SparseControlNetModel.from_pretrained(cfg.priors.sparsectrl).eval() if cfg.priors.sparsectrl else None
 
 
-def load_scheduler(cfg: Config) -> DDIMScheduler:
-    """DDIM from the T2I repo's ``scheduler`` subfolder when there is one, else SD 1.5's schedule."""
+def load_scheduler(cfg: Config) -> DDIMScheduler | DPMSolverMultistepScheduler:
+    """The render's sampler (``cvr.scheduler``) on the T2I repo's noise schedule: DDIM from its ``scheduler``
+    subfolder when there is one, else SD 1.5's schedule; DPM-Solver++ on the same betas and timestep spacing."""
+    ddim = make_scheduler()
     if cfg.priors.t2i:
         try:
-            return DDIMScheduler.from_pretrained(cfg.priors.t2i, subfolder="scheduler")
+            ddim = DDIMScheduler.from_pretrained(cfg.priors.t2i, subfolder="scheduler")
         except OSError:
             pass
-    return make_scheduler()
+    if cfg.cvr.scheduler == "dpmsolver++":
+        return DPMSolverMultistepScheduler.from_config(ddim.config, algorithm_type="dpmsolver++")
+    return ddim
 
 
 def unconditional_embedding(cfg: Config, text_dim: int) -> torch.Tensor:
