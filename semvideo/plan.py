@@ -13,8 +13,8 @@ from pathlib import Path
 from semvideo.config import Config
 
 __all__ = ["ABLATION_VARIANTS", "EVALUATION_FILES", "EVALUATION_KEYS", "MAD_VARIANTS", "ORACLE_LADDER",
-           "ORACLE_VARIANTS", "RENDER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP", "RenderVariant", "ablation_subjects",
-           "convention_subjects", "evaluates_priors", "recon_path", "render_jobs", "render_variant",
+           "ORACLE_VARIANTS", "RENDER_VARIANTS", "SAMPLER_VARIANTS", "TRUTH", "VAE_ROUND_TRIP", "RenderVariant",
+           "ablation_subjects", "convention_subjects", "evaluates_priors", "recon_path", "render_jobs", "render_variant",
            "shipped_evaluation", "true_level", "true_source"]
 
 #: The trained variants: the full MAD and the "w/o C_motion" ablation (``use_semantic=False``: no cross-attention
@@ -48,14 +48,16 @@ class RenderVariant:
     the true video's latents E(V) (the oracle ladder), or None for no motion latents (both stages then generate
     from noise, strength 1). ``anchor_level`` / ``holi_level``: the SAD level whose Ẑ conditions the T2I / T2V
     stage, ``true_level(level)`` (``"true:anchor"``) for that level's true caption embedding, or None for the
-    unconditional embedding (the level removed). ``folder``: where its reconstructions go under ``recon/``
-    ("" = ``recon/`` itself).
+    unconditional embedding (the level removed). ``noise_correlation``: the correlation between frames of the
+    T2V stage's noise, None for the T2V's own (the paper's independent noise). ``folder``: where its
+    reconstructions go under ``recon/`` ("" = ``recon/`` itself).
     """
 
     folder: str
     mad: str | None = ""
     anchor_level: str | None = "anchor"
     holi_level: str | None = "holi"
+    noise_correlation: float | None = None
 
     @property
     def uses_truth(self) -> bool:
@@ -95,6 +97,15 @@ ORACLE_VARIANTS = {
     "Oracle (e): decoded captions + true latents": RenderVariant("oracle_latents", mad=TRUTH),
 }
 
+#: Our own render row, not the paper's method (ablation subjects; Fig. 5 and the scores): SemVideo with the T2V
+#: stage's noise shared between frames (PYoCo's mixed noise, correlation 0.9; :func:`semvideo.models.priors.frame_noise`).
+#: The twin T2V's samples flicker from independent noise (benchmarks/t2v_coherence.py: 3× the real clips' change
+#: between frames, 2.4 from noise correlated 0.9), which adds motion of its own to MAD's; this row measures how much
+#: of SemVideo's motion error that is. Same inputs and seeds as SemVideo.
+SAMPLER_VARIANTS = {
+    "SemVideo, frame-correlated noise (ours)": RenderVariant("frame_correlated_noise", noise_correlation=0.9),
+}
+
 #: Row (a) of the oracle ladder: the VAE decoding of the true clip's latents E(V), scored by the ``evaluate`` stage.
 VAE_ROUND_TRIP = "Oracle (a): VAE round trip"
 #: The oracle ladder's rows in order, (a) the ceiling to (f) everything decoded.
@@ -103,7 +114,7 @@ ORACLE_LADDER = (VAE_ROUND_TRIP, *ORACLE_VARIANTS, "SemVideo")
 
 def render_variant(method: str) -> RenderVariant:
     """The :class:`RenderVariant` of a rendered method (Table 1, ablations or the oracle ladder)."""
-    variants = {**RENDER_VARIANTS, **ABLATION_VARIANTS, **ORACLE_VARIANTS}
+    variants = {**RENDER_VARIANTS, **ABLATION_VARIANTS, **ORACLE_VARIANTS, **SAMPLER_VARIANTS}
     if method not in variants:
         raise KeyError(f"'{method}' is not a rendered method; known: {sorted(variants)}")
     return variants[method]
@@ -117,9 +128,10 @@ def ablation_subjects(cfg: Config) -> list[str]:
 
 def render_jobs(cfg: Config) -> list[tuple[str, str]]:
     """Every (method, subject) the render stage produces, in order: Table 1's for every subject, then the
-    ablations and the oracle ladder for the ablation subjects."""
+    ablations, the oracle ladder and our sampler row for the ablation subjects."""
     jobs = [(method, s) for method in RENDER_VARIANTS for s in cfg.subjects]
-    return jobs + [(method, s) for method in (*ABLATION_VARIANTS, *ORACLE_VARIANTS) for s in ablation_subjects(cfg)]
+    return jobs + [(method, s) for method in (*ABLATION_VARIANTS, *ORACLE_VARIANTS, *SAMPLER_VARIANTS)
+                   for s in ablation_subjects(cfg)]
 
 
 def recon_path(cfg: Config, method: str, subject: str):

@@ -22,6 +22,7 @@ from semvideo.plan import (
     ABLATION_VARIANTS,
     ORACLE_VARIANTS,
     RENDER_VARIANTS,
+    SAMPLER_VARIANTS,
     TRUTH,
     RenderVariant,
     recon_path,
@@ -130,6 +131,15 @@ def test_the_video_noise_is_drawn_as_the_t2v_was_trained():
     second = pipe(latents[1:], anchor[1:], holi[1:], generator=clip_generators(0, [1]), **kwargs).frames
     torch.testing.assert_close(video[1:], second, rtol=1e-4, atol=1e-5)
     assert change[0.9] < 0.5 * change[0.0]
+    # a render may set the correlation itself (our sampler row): 0 on this T2V trained with 0.9 draws independent
+    # noise, the same clip as a T2V trained with 0 gives
+    pipe.motion_unet.register_to_config(frame_noise_correlation=0.0)
+    independent = pipe(latents, anchor, holi, generator=clip_generators(0, [0, 1]), **kwargs).frames
+    pipe.motion_unet.register_to_config(frame_noise_correlation=0.9)
+    overridden = pipe(latents, anchor, holi, generator=clip_generators(0, [0, 1]), noise_correlation=0.0,
+                      **kwargs).frames
+    torch.testing.assert_close(overridden, independent)
+    assert not torch.allclose(overridden, video)
 
 
 def test_dpm_solver_reaches_the_many_step_solution_in_fewer_steps():
@@ -227,7 +237,7 @@ def test_run_render_writes_the_whole_test_set(tmp_path, one_torch_thread):
     assert (root / "recon" / "timing.json").exists()
     variants = {method: np.load(recon_path(cfg, method, subject)) for method, subject in render_jobs(cfg)}
     assert set(variants) == {"SemVideo", "Single caption (BLIP-style)", "w/o C_anchor", "w/o C_holi", "w/o C_motion",
-                             "w/o MAD", *ORACLE_VARIANTS}
+                             "w/o MAD", *ORACLE_VARIANTS, *SAMPLER_VARIANTS}
     # a variant changes only the stage it ablates: w/o C_holi keeps the anchor frame, w/o C_anchor does not
     np.testing.assert_array_equal(variants["w/o C_holi"]["anchor"], recon["anchor"])
     assert not np.array_equal(variants["w/o C_anchor"]["anchor"], recon["anchor"])
@@ -239,6 +249,11 @@ def test_run_render_writes_the_whole_test_set(tmp_path, one_torch_thread):
     for method in ("Oracle (c): true captions + true latents", "Oracle (e): decoded captions + true latents"):
         np.testing.assert_array_equal(variants[method]["blurry"], true_blurry)
     np.testing.assert_array_equal(variants["Oracle (d): true captions + MAD's ê"]["blurry"], recon["blurry"])
+    # our sampler row: SemVideo's inputs and anchor frame, its own video noise
+    ours = variants["SemVideo, frame-correlated noise (ours)"]
+    for key in ("blurry", "anchor"):
+        np.testing.assert_array_equal(ours[key], recon[key])
+    assert not np.array_equal(ours["frames"], recon["frames"])
     assert not np.array_equal(variants["Oracle (d): true captions + MAD's ê"]["anchor"], recon["anchor"])
     # (c) and (e) share the blurry input and differ only in their captions
     assert not np.array_equal(variants["Oracle (c): true captions + true latents"]["anchor"],
@@ -260,7 +275,8 @@ def test_run_render_writes_the_whole_test_set(tmp_path, one_torch_thread):
 
 def test_oracle_variants_name_their_truth():
     assert all(v.uses_truth for v in ORACLE_VARIANTS.values())
-    assert not any(v.uses_truth for v in (*RENDER_VARIANTS.values(), *ABLATION_VARIANTS.values()))
+    assert not any(v.uses_truth for v in (*RENDER_VARIANTS.values(), *ABLATION_VARIANTS.values(),
+                                          *SAMPLER_VARIANTS.values()))
     assert ORACLE_VARIANTS["Oracle (b): true captions alone"].mad is None
     assert ORACLE_VARIANTS["Oracle (e): decoded captions + true latents"] == RenderVariant("oracle_latents", mad=TRUTH)
     assert true_level("holi") == "true:holi"

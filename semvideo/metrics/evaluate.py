@@ -81,8 +81,8 @@ TABLE3_METHODS = ("SemVideo", "w/o C_anchor", "w/o C_holi", "w/o C_motion")
 #: Table 6's twin rows: SemMiner's oracle captions (= SemVideo) against one BLIP-style caption for every level.
 TABLE6_METHODS = {"SemVideo": "SemMiner, oracle captioner (SemVideo)",
                   "Single caption (BLIP-style)": "BLIP-style single caption"}
-#: Fig. 5's shuffle-test variants (ablation subjects).
-SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD")
+#: Fig. 5's shuffle-test variants (ablation subjects), and our sampler row (:data:`semvideo.plan.SAMPLER_VARIANTS`).
+SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD", "SemVideo, frame-correlated noise (ours)")
 
 
 def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig, rng: np.random.Generator, *,

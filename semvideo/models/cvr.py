@@ -97,6 +97,7 @@ class SemVideoPipeline(DiffusionPipeline):
         guidance_scale: float = 3.0,
         keyframe_injection: bool = True,
         controlnet_conditioning_scale: float = 1.0,
+        noise_correlation: float | None = None,
         generator: Generator = None,
         output_type: str = "np",
     ) -> SemVideoPipelineOutput:
@@ -115,6 +116,9 @@ class SemVideoPipeline(DiffusionPipeline):
             blurry latents (0 returns the input, 1 ignores it).
         num_inference_steps, guidance_scale
             sampler steps of a full schedule; guidance ≤ 1 switches classifier-free guidance off.
+        noise_correlation
+            Correlation between the frames of the T2V stage's noise (:func:`semvideo.models.priors.frame_noise`);
+            None = the correlation the T2V was trained with (0 for AnimateDiff and the shipped twin priors).
         generator
             One ``torch.Generator``, or one per clip (then a clip's result does not depend on its batch).
         output_type
@@ -131,7 +135,8 @@ class SemVideoPipeline(DiffusionPipeline):
         # 3. T2V from the blurry sequence, conditioned on Ẑ(C_holi) and the anchor frame → final clip V̂
         video_latents = self.vid2vid(motion_latents, holi_prompt_embeds, negative, video_strength,
                                      keyframe_latents=anchor_latents, keyframe_injection=keyframe_injection,
-                                     controlnet_conditioning_scale=controlnet_conditioning_scale, **steps)
+                                     controlnet_conditioning_scale=controlnet_conditioning_scale,
+                                     noise_correlation=noise_correlation, **steps)
         if output_type == "latent":
             return SemVideoPipelineOutput(frames=video_latents, blurry=motion_latents, anchor=anchor_latents)
         # 4. VAE decoder: every latent → uint8 frames
@@ -165,15 +170,18 @@ class SemVideoPipeline(DiffusionPipeline):
     def vid2vid(self, latents: torch.Tensor, prompt_embeds: torch.Tensor, negative_prompt_embeds: torch.Tensor,
                 strength: float, num_inference_steps: int, guidance_scale: float, generator: Generator = None,
                 keyframe_latents: torch.Tensor | None = None, keyframe_injection: bool = True,
-                controlnet_conditioning_scale: float = 1.0) -> torch.Tensor:
+                controlnet_conditioning_scale: float = 1.0, noise_correlation: float | None = None) -> torch.Tensor:
         """Video-to-video with keyframe conditioning: (B, n, C, h, w) → (B, n, C, h, w) scaled latents.
 
         ``keyframe_latents`` (B, C, h, w) is the anchor frame's latent: injected at frame 1 (see module doc)
-        and, when a SparseCtrl controlnet is loaded, its sparse condition at frame index 0.
+        and, when a SparseCtrl controlnet is loaded, its sparse condition at frame index 0. ``noise_correlation``:
+        the frames' noise correlation (None = the T2V's own, :func:`semvideo.models.priors.frame_noise_correlation`).
         """
         timesteps = self._timesteps(num_inference_steps, strength)
         x = latents.permute(0, 2, 1, 3, 4).clone()  # (B, C, n, h, w), AnimateDiff's layout; never edit ê
-        noise = priors_lib.frame_noise(x.shape, generator, priors_lib.frame_noise_correlation(self.motion_unet))
+        if noise_correlation is None:
+            noise_correlation = priors_lib.frame_noise_correlation(self.motion_unet)
+        noise = priors_lib.frame_noise(x.shape, generator, noise_correlation)
         noise = noise.to(x.device, x.dtype)
         inject = keyframe_latents is not None and keyframe_injection
         if len(timesteps):

@@ -17,10 +17,10 @@ with the ten per-clip scores (:func:`semvideo.metrics.evaluate.clip_scores`). Me
   and Fig. 5's ``w/o MAD`` (:data:`semvideo.plan.ABLATION_VARIANTS`), and the oracle ladder: the renders
   of :data:`semvideo.plan.ORACLE_VARIANTS` (the truth in place of one decoded input at a time) and its
   ceiling ``Oracle (a): VAE round trip`` (the VAE decoding of the true test clips' latents,
-  ``mad/latents_test.npy``).
+  ``mad/latents_test.npy``), and our sampler row (:data:`semvideo.plan.SAMPLER_VARIANTS`).
 
 For the ablation subjects it also runs Fig. 5's shuffle test (:func:`semvideo.metrics.stats.shuffle_test`) on
-SemVideo, w/o C_motion and w/o MAD → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
+SemVideo, w/o C_motion, w/o MAD and our sampler row → ``metrics/{subject}_shuffle.csv`` (method, clip_id, P, EPE). For
 ``eval.convention_subjects`` (default the first subject) it scores Table 1's methods under every named metric
 convention (:mod:`semvideo.metrics.conventions`) → ``metrics/{subject}_conventions.csv``. For every method but the
 chance row it stores the expected N-way accuracy of each reconstruction against each truth clip
@@ -61,6 +61,7 @@ from semvideo.paths import RunPaths
 from semvideo.plan import (
     ABLATION_VARIANTS,
     ORACLE_VARIANTS,
+    SAMPLER_VARIANTS,
     VAE_ROUND_TRIP,
     ablation_subjects,
     convention_subjects,
@@ -193,6 +194,7 @@ def _methods(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str
                                                                                    *ORACLE_VARIANTS)}
         # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
         methods[VAE_ROUND_TRIP] = decode_latents(vae, np.load(paths.mad / "latents_test.npy"))
+        methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in SAMPLER_VARIANTS}
     return methods
 
 

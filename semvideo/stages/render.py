@@ -79,6 +79,8 @@ def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, va
     kwargs = render_kwargs(cfg)
     if latents is None:  # w/o MAD, oracle (b): nothing to start from, both stages generate from noise
         kwargs.update(anchor_strength=1.0, video_strength=1.0)
+    if variant.noise_correlation is not None:
+        kwargs.update(noise_correlation=variant.noise_correlation)
     parts = []
     for first in tqdm(range(0, len(clip_ids), cfg.cvr.batch_size), desc=f"render {variant.folder or 'SemVideo'} "
                                                                           f"{subject}"):
