@@ -115,9 +115,10 @@ worse = (means3.sub(means3.loc["SemVideo"]) * sign < 0) & (pvalues3 < 0.05)
 # and SemVideo against our own row, **SemVideo, frame-correlated noise (ours)** — not the paper's method: the same
 # inputs and seeds, with the T2V stage's noise shared between frames (correlation 0.9,
 # `semvideo.plan.SAMPLER_VARIANTS`), because the twin's T2V flickers from independent noise and so adds motion
-# of its own to MAD's (paired t-tests over clips, Bonferroni). This is our per-clip mid-p protocol (`stats.SHUFFLE_PROTOCOLS["per_clip"]`),
-# not the reference protocol of Mind-Animator's shuffle script (`"testset"`: 5 × 100 permutations, each applied to
-# every clip, test-set mean EPE, ties counted as shuffles that win, so a frame-static video scores 1; one P per repeat).
+# of its own to MAD's (paired t-tests over clips, Bonferroni). This is our per-clip mid-p protocol
+# (`stats.SHUFFLE_PROTOCOLS["per_clip"]`), not the reference protocol of Mind-Animator's shuffle script (`"testset"`:
+# 5 × 100 permutations, each applied to every clip, test-set mean EPE, ties counted as shuffles that win, so a
+# frame-static video scores 1; one P per repeat).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))

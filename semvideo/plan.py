@@ -99,9 +99,9 @@ ORACLE_VARIANTS = {
 
 #: Our own render row, not the paper's method (ablation subjects; Fig. 5 and the scores): SemVideo with the T2V
 #: stage's noise shared between frames (PYoCo's mixed noise, correlation 0.9; :func:`semvideo.models.priors.frame_noise`).
-#: The twin T2V's samples flicker from independent noise (benchmarks/t2v_coherence.py: 3× the real clips' change
-#: between frames, 2.4 from noise correlated 0.9), which adds motion of its own to MAD's; this row measures how much
-#: of SemVideo's motion error that is. Same inputs and seeds as SemVideo.
+#: The twin T2V's samples flicker from independent noise (benchmarks/t2v_coherence.py: frames change 7.4 uint8
+#: levels from one to the next, real clips 2.6, samples from noise correlated 0.9 2.4), which adds motion of its own
+#: to MAD's; this row measures how much of SemVideo's motion error that is. Same inputs and seeds as SemVideo.
 SAMPLER_VARIANTS = {
     "SemVideo, frame-correlated noise (ours)": RenderVariant("frame_correlated_noise", noise_correlation=0.9),
 }
