@@ -26,8 +26,8 @@ import yaml
 from scipy import stats
 
 from semvideo.config import load_config
+from semvideo.metrics.evaluate import METRICS
 
-METRICS = ["2-way-I", "2-way-V", "50-way-I", "50-way-V", "VIFI", "SSIM", "PSNR", "Hue-pcc", "CLIP-pcc", "EPE"]
 RENDERED = ("recon", "metrics", "benchmarks", "logs", "notebooks")  # what a variant makes itself
 
 
@@ -68,14 +68,14 @@ def scores(folder: Path) -> pd.DataFrame:
 def compare(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per (method, metric): the mean under each sampler, and each sampler's difference to the first with the
     paired t-test p over (subject, clip)."""
-    keys = ["method", "subject", "clip_id"]
     reference_name, reference = next(iter(tables.items()))
+    paired_tables = {name: reference.merge(table, on=["method", "subject", "clip_id"], suffixes=("_ref", ""))
+                     for name, table in tables.items()}
     rows = []
     for method, metric in ((m, metric) for m in reference["method"].unique() for metric in METRICS):
         row = {"method": method, "metric": metric}
-        for name, table in tables.items():
-            paired = reference.merge(table, on=keys, suffixes=("_ref", ""))
-            paired = paired[paired["method"] == method]
+        for name, both in paired_tables.items():
+            paired = both[both["method"] == method]
             row[name] = paired[metric].mean()
             if name != reference_name:
                 row[f"{name} − {reference_name}"] = (paired[metric] - paired[f"{metric}_ref"]).mean()

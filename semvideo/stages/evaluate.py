@@ -194,6 +194,7 @@ def _methods(cfg: Config, paths: RunPaths, data: PreparedData, vae, subject: str
                                                                                    *ORACLE_VARIANTS)}
         # the oracle ladder's ceiling (a): the VAE decoding of the true clip's latents E(V)
         methods[VAE_ROUND_TRIP] = decode_latents(vae, np.load(paths.mad / "latents_test.npy"))
+        # after the ladder's ceiling: each method's N-way RNG is seeded by its position, so the others' stay as they were
         methods |= {m: _load_recon(recon_path(cfg, m, subject))["frames"] for m in SAMPLER_VARIANTS}
     return methods
 

@@ -76,11 +76,9 @@ def _render_variant(cfg: Config, pipe: SemVideoPipeline, paths, subject: str, va
     latents, anchor, holi = _render_inputs(paths, subject, len(clip_ids), variant)
     negative = priors_lib.unconditional_embedding(cfg, anchor.shape[-1] if anchor is not None else
                                                   _text_dim(paths, subject))
-    kwargs = render_kwargs(cfg)
+    kwargs = render_kwargs(cfg) | {"noise_correlation": variant.noise_correlation}  # None: the T2V's own
     if latents is None:  # w/o MAD, oracle (b): nothing to start from, both stages generate from noise
         kwargs.update(anchor_strength=1.0, video_strength=1.0)
-    if variant.noise_correlation is not None:
-        kwargs.update(noise_correlation=variant.noise_correlation)
     parts = []
     for first in tqdm(range(0, len(clip_ids), cfg.cvr.batch_size), desc=f"render {variant.folder or 'SemVideo'} "
                                                                           f"{subject}"):
