@@ -6,7 +6,7 @@ Each rule of the workflow records its wall time, peak RSS and CPU time in
 ``results/<name>/benchmarks/<rule>.tsv`` (Snakemake's ``benchmark:`` directive, measured with psutil), so every
 run of the main job doubles as a benchmark; each ``python -m semvideo`` stage adds its device and, on CUDA, its
 peak GPU memory (``<command>_device.json``), shown as ``device`` and ``peak_cuda_mb``. This script tabulates them in pipeline order and reports the sum of
-wall times (the run's length with ``--cores 1``) and the largest peak RSS.
+wall times (the run's length with ``--cores 1``; less under ``--cores 2``, where jobs overlap) and the largest peak RSS.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def rule_costs(run_dir: Path) -> pd.DataFrame:
     """One row per rule: rule, wall_s, max_rss_mb, cpu_s (rows sorted by wall time, longest first)."""
     files = sorted((Path(run_dir) / "benchmarks").glob("*.tsv"))
     if not files:
-        raise FileNotFoundError(f"{run_dir}/benchmarks: no benchmark files; run `snakemake --cores 1 all` first")
+        raise FileNotFoundError(f"{run_dir}/benchmarks: no benchmark files; run `snakemake --cores 2 all` first")
     rows = []
     for path in files:
         tsv = pd.read_csv(path, sep="\t")

@@ -334,7 +334,7 @@ class Config(Section):
     device: str = "cpu"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     #: torch intra-op threads of every compute stage; None keeps the scheduler's (Snakemake sets OMP_NUM_THREADS
-    #: to a job's threads, 1 under --cores 1)
+    #: to a job's threads, 1 unless the rule asks for more)
     torch_threads: int | None = Field(None, ge=1)
     #: CPU processes that a stage's independent jobs (renders, SAD and MAD trainings, subjects' evaluations, the twin's
     #: segments) are spread over, the stage's threads divided among them (semvideo.workers); on a GPU jobs run in the

@@ -3,7 +3,7 @@
 A notebook runs in three places. Under Snakemake (papermill, ``SEMVIDEO_HEADLESS=1``, working directory = the
 project root) the workflow has built every input, and a missing one must fail, not start a build inside a rule.
 Opened interactively in a clone (JupyterLab, Binder), the kernel starts in ``notebooks/``: the notebook moves to
-the project root so that it reads the same ``results/`` as ``snakemake --cores 1 all``. Opened anywhere without
+the project root so that it reads the same ``results/`` as ``snakemake --cores 2 all``. Opened anywhere without
 a finished run (Binder, Colab, a fresh clone), it runs the stages it reads that have not finished, the same way
 ``python -m semvideo <stage> --upstream`` does.
 """

@@ -28,7 +28,7 @@ def test_costs_and_summary_from_benchmark_files(tmp_path):
 
 
 def test_a_run_without_benchmarks_names_the_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="snakemake --cores 1 all"):
+    with pytest.raises(FileNotFoundError, match="snakemake --cores 2 all"):
         report.rule_costs(tmp_path)
 
 

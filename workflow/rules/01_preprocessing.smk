@@ -14,6 +14,7 @@ if CFG.world == "twin":
             f"{RESULTS}/benchmarks/generate_twin.tsv"
         log:
             f"{RESULTS}/logs/generate_twin.log",
+        priority: STAGE_PRIORITY
         shell:
             "python -m semvideo generate-twin --config {CONFIG_PATH} > {log} 2>&1"
 
@@ -29,6 +30,7 @@ rule prepare:
         f"{RESULTS}/benchmarks/prepare.tsv"
     log:
         f"{RESULTS}/logs/prepare.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo prepare --config {CONFIG_PATH} > {log} 2>&1"
 

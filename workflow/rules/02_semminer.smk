@@ -18,6 +18,7 @@ rule caption:
         f"{RESULTS}/benchmarks/caption.tsv"
     log:
         f"{RESULTS}/logs/caption.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo caption --config {CONFIG_PATH} > {log} 2>&1"
 
@@ -34,6 +35,7 @@ rule embed:
         f"{RESULTS}/benchmarks/embed.tsv"
     log:
         f"{RESULTS}/logs/embed.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo embed --config {CONFIG_PATH} > {log} 2>&1"
 

@@ -21,6 +21,7 @@ rule train_sad:
         f"{RESULTS}/benchmarks/train_sad.tsv"
     log:
         f"{RESULTS}/logs/train_sad.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo train-sad --config {CONFIG_PATH} > {log} 2>&1"
 

@@ -32,6 +32,7 @@ rule train_mad:
         f"{RESULTS}/benchmarks/train_mad.tsv"
     log:
         f"{RESULTS}/logs/train_mad.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo train-mad --config {CONFIG_PATH} > {log} 2>&1"
 

@@ -32,6 +32,7 @@ rule train_priors:
         f"{RESULTS}/benchmarks/train_priors.tsv"
     log:
         f"{RESULTS}/logs/train_priors.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo train-priors --config {CONFIG_PATH} > {log} 2>&1"
 
@@ -61,6 +62,7 @@ rule render:
         f"{RESULTS}/benchmarks/render.tsv"
     log:
         f"{RESULTS}/logs/render.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo render --config {CONFIG_PATH} > {log} 2>&1"
 

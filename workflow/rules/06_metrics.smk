@@ -23,6 +23,7 @@ rule train_judges:
         f"{RESULTS}/benchmarks/train_judges.tsv"
     log:
         f"{RESULTS}/logs/train_judges.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo train-judges --config {CONFIG_PATH} > {log} 2>&1"
 
@@ -46,6 +47,7 @@ rule evaluate:
         f"{RESULTS}/benchmarks/evaluate.tsv"
     log:
         f"{RESULTS}/logs/evaluate.log",
+    priority: STAGE_PRIORITY
     shell:
         "python -m semvideo evaluate --config {CONFIG_PATH} > {log} 2>&1"
 
