@@ -1,5 +1,8 @@
 """Config loading: the shipped configs validate, and every kind of bad file fails with one clear line."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,16 @@ def test_a_local_config_and_local_assets_come_first(tmp_path, monkeypatch):
     assert load_config("smoke").name == "mine"
     monkeypatch.chdir(ROOT)  # in the clone the shipped paths stay as written (fingerprints do not move)
     assert load_config("default").priors.vae == "semvideo/assets/twin_priors/vae"
+
+
+def test_a_stage_sets_a_passive_openmp_wait_policy_before_torch_loads():
+    """libgomp reads OMP_WAIT_POLICY once, when torch loads: the stage entry point must set it first, and leave a
+    policy the environment chose alone."""
+    code = ("import os, sys; from semvideo.__main__ import apply_torch_threads; from semvideo.config import Config; "
+            "loaded = 'torch' in sys.modules; apply_torch_threads(Config(name='t', torch_threads=1)); "
+            "import torch; print(loaded, os.environ['OMP_WAIT_POLICY'], torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for policy, expected in ((None, "False PASSIVE 1"), ("ACTIVE", "False ACTIVE 1")):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env if policy is None else {**env, "OMP_WAIT_POLICY": policy})
+        assert done.stdout.strip() == expected, done.stderr[-500:]
