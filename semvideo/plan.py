@@ -113,7 +113,7 @@ ORACLE_LADDER = (VAE_ROUND_TRIP, *ORACLE_VARIANTS, "SemVideo")
 
 
 def render_variant(method: str) -> RenderVariant:
-    """The :class:`RenderVariant` of a rendered method (Table 1, ablations or the oracle ladder)."""
+    """The :class:`RenderVariant` of a rendered method (Table 1, ablations, the oracle ladder or our sampler row)."""
     variants = {**RENDER_VARIANTS, **ABLATION_VARIANTS, **ORACLE_VARIANTS, **SAMPLER_VARIANTS}
     if method not in variants:
         raise KeyError(f"'{method}' is not a rendered method; known: {sorted(variants)}")

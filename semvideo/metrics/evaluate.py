@@ -18,6 +18,7 @@ from semvideo.metrics.pixel import hue_pcc, psnr, ssim
 from semvideo.metrics.semantic import frames_n_way, n_way_expected, n_way_top1, row_cosine
 from semvideo.metrics.stats import pairing_null
 from semvideo.metrics.temporal import clip_pcc, epe
+from semvideo.plan import SAMPLER_VARIANTS
 
 __all__ = [
     "FLOW_READOUT",
@@ -82,7 +83,7 @@ TABLE3_METHODS = ("SemVideo", "w/o C_anchor", "w/o C_holi", "w/o C_motion")
 TABLE6_METHODS = {"SemVideo": "SemMiner, oracle captioner (SemVideo)",
                   "Single caption (BLIP-style)": "BLIP-style single caption"}
 #: Fig. 5's shuffle-test variants (ablation subjects), and our sampler row (:data:`semvideo.plan.SAMPLER_VARIANTS`).
-SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD", "SemVideo, frame-correlated noise (ours)")
+SHUFFLE_METHODS = ("SemVideo", "w/o C_motion", "w/o MAD", *SAMPLER_VARIANTS)
 
 
 def clip_scores(truth: np.ndarray, recon: np.ndarray, judges, settings: EvalConfig, rng: np.random.Generator, *,
