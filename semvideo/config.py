@@ -260,6 +260,9 @@ class PriorsConfig(Section):
     #: one-off pre-training continues across sessions; new layers (e.g. the pooled-caption projection) start at
     #: zero, so step 0 reproduces the earlier prior; T2V takes only the earlier motion modules
     init_from: str | None = None
+    #: what a T2V takes from ``init_from``: its motion modules only, the spatial weights coming from the T2I
+    #: (AnimateDiff's recipe), or every weight ("whole"), to continue training an earlier T2V as it was
+    t2v_warm_start: Literal["motion_modules", "whole"] = "motion_modules"
     pooled_condition: bool = True  #: twin UNets also take the pooled caption in their time embedding
 
 class CvrConfig(Section):

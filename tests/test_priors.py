@@ -150,10 +150,15 @@ def test_warm_start_reproduces_the_earlier_prior_and_zeroes_the_new_pooled_path(
     t2v.save_pretrained(tmp_path / "t2v")
     torch.manual_seed(2)
     fresh = priors.build_t2v_unet(priors.build_t2i_unet(4, 4, 16, width=8, heads=2), max_frames=4)
-    priors.warm_start(fresh, str(tmp_path), "t2v", only="motion_modules.")
+    priors.warm_start(fresh, str(tmp_path), "t2v", only=priors.T2V_WARM_START["motion_modules"])
     motion = [k for k in t2v.state_dict() if "motion_modules." in k]
     assert motion and all(torch.equal(fresh.state_dict()[k], t2v.state_dict()[k]) for k in motion)
     assert not torch.equal(fresh.conv_in.weight, t2v.conv_in.weight)  # spatial weights are not taken
+    priors.warm_start(fresh, str(tmp_path), "t2v", only=priors.T2V_WARM_START["whole"])  # continue it as it was
+    video = torch.randn(2, 4, 3, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(video, t, **priors.unet_condition(fresh, embeds, frames=3)).sample,
+                                   t2v(video, t, **priors.unet_condition(t2v, embeds, frames=3)).sample)
     with pytest.raises(FileNotFoundError, match="init_from"):
         priors.warm_start(model, str(tmp_path / "nowhere"), "t2i")
 

@@ -47,6 +47,7 @@ from semvideo.paths import RunPaths
 from semvideo.train import fit
 
 __all__ = [
+    "T2V_WARM_START",
     "build_t2i_unet",
     "build_t2v_unet",
     "build_vae",
@@ -407,6 +408,10 @@ def train_t2v(unet: UNetMotionModel, latents: torch.Tensor, embeds: np.ndarray, 
                                                   noise_correlation)
     return fit(unet, step, (video, embeds), ckpt_dir=ckpt_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                seed=seed, desc="T2V", **fit_kwargs)
+
+
+#: ``priors.t2v_warm_start`` → the ``only`` of :func:`warm_start` for a T2V: its motion modules, or every weight
+T2V_WARM_START = {"motion_modules": "motion_modules.", "whole": None}
 
 
 def warm_start(model: torch.nn.Module, init_from: str | None, name: str, only: str | None = None) -> None:

@@ -46,6 +46,7 @@ from semvideo.models.priors import (
     train_t2v,
     train_vae,
     unconditional_embedding,
+    T2V_WARM_START,
     warm_start,
 )
 from semvideo.paths import RunPaths
@@ -306,7 +307,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
     def t2v_fn():
         torch.manual_seed(cfg.seed)
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
-        warm_start(unet, p.init_from, "t2v", only="motion_modules.")
+        warm_start(unet, p.init_from, "t2v", only=T2V_WARM_START[p.t2v_warm_start])
         train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
                   cfg.seed, p.caption_dropout, p.t2v_temporal_weight, p.t2v_noise_correlation, **on_device)
         _save(unet, folder / "t2v")
