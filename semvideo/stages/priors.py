@@ -33,6 +33,7 @@ from semvideo.metrics.judges import judge_labels, load_judges
 from semvideo.metrics.pixel import psnr, ssim
 from semvideo.models.cvr import SemVideoPipeline, clip_generators
 from semvideo.models.priors import (
+    T2V_WARM_START,
     build_t2i_unet,
     build_t2v_unet,
     build_vae,
@@ -46,7 +47,6 @@ from semvideo.models.priors import (
     train_t2v,
     train_vae,
     unconditional_embedding,
-    T2V_WARM_START,
     warm_start,
 )
 from semvideo.paths import RunPaths
