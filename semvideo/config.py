@@ -258,7 +258,7 @@ class PriorsConfig(Section):
     vae_sample_posterior: bool = True
     #: a folder of earlier twin priors ({vae,t2i,t2v}/) that training starts from instead of random weights, so a
     #: one-off pre-training continues across sessions; new layers (e.g. the pooled-caption projection) start at
-    #: zero, so step 0 reproduces the earlier prior; T2V takes only the earlier motion modules
+    #: zero, so step 0 reproduces the earlier prior; what a T2V takes from it: ``t2v_warm_start``
     init_from: str | None = None
     #: what a T2V takes from ``init_from``: its motion modules only, the spatial weights coming from the T2I
     #: (AnimateDiff's recipe), or every weight ("whole"), to continue training an earlier T2V as it was
