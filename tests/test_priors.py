@@ -279,6 +279,37 @@ def test_export_stores_half_precision_unets_that_load_as_float32(tmp_path):
     assert (tmp_path / "assets" / "vae" / "config.json").exists() and (tmp_path / "assets" / "report.json").exists()
 
 
+def test_export_of_one_continued_prior_keeps_the_others_and_the_report_history(tmp_path):
+    torch.manual_seed(0)
+    dest, source = tmp_path / "assets", tmp_path / "run" / "priors"
+    t2i = priors.build_t2i_unet(8, 4, 16, width=8)
+    t2i.save_pretrained(dest / "t2i")
+    priors.build_t2v_unet(t2i).save_pretrained(dest / "t2v")
+    shipped_t2i = (dest / "t2i" / "diffusion_pytorch_model.safetensors").read_bytes()
+    (dest / "report.json").write_text(json.dumps({
+        "note": "Round 1.", "probe_clips": 96, "follows_caption": {"t2v": {"category": False}},
+        "seconds": {"t2i": 100.0, "t2v": 50.0}, "parameters": {"t2i": 1, "t2v": 2}, "pretraining": {"old": 1}}))
+    continued = priors.build_t2v_unet(t2i)
+    continued.save_pretrained(source / "t2v")  # the run trained the T2V only; it loaded the T2I
+    (source / "report.json").write_text(json.dumps({
+        "init_from": str(dest), "probe_clips": 96, "follows_caption": {"t2v": {"category": True}},
+        "seconds": {"t2v": 20.0}, "parameters": {"t2v": 3}, "sources": {"t2i": "x"}}))
+    (source / "following.csv").write_text("source,attribute,accuracy\nT2V,category,0.8\n")
+    np.savez(source / "samples.npz", clip_id=np.arange(3).astype(str))
+    assert priors_stage.export_twin_priors(source, dest, note="Round 2.") == ["t2v"]
+    assert (dest / "t2i" / "diffusion_pytorch_model.safetensors").read_bytes() == shipped_t2i  # untouched
+    exported = UNetMotionModel.from_pretrained(dest / "t2v").conv_in.weight
+    torch.testing.assert_close(exported, continued.conv_in.weight.half().float(), rtol=0, atol=0)
+    report = json.loads((dest / "report.json").read_text())
+    assert report["follows_caption"] == {"t2v": {"category": True}}  # the run's measurement
+    assert report["seconds"] == {"t2i": 100.0, "t2v": 70.0}  # rounds of a continued prior add up
+    assert report["parameters"] == {"t2i": 1, "t2v": 3} and report["pretraining"] == {"old": 1}
+    assert report["note"] == "Round 1. Round 2." and "sources" not in report  # the history stays the shipped one
+    assert (dest / "following.csv").read_text().endswith("0.8\n")
+    with pytest.raises(FileNotFoundError, match="no trained prior"):
+        priors_stage.export_twin_priors(tmp_path / "empty", dest)
+
+
 def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_path, monkeypatch):
     folder = tmp_path / "assets"
     priors.build_vae(16, 4, 4, width=8).save_pretrained(folder / "vae")

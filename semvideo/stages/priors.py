@@ -50,7 +50,7 @@ from semvideo.models.priors import (
     warm_start,
 )
 from semvideo.paths import RunPaths
-from semvideo.plan import EVALUATION_FILES, shipped_evaluation
+from semvideo.plan import EVALUATION_FILES, EVALUATION_KEYS, shipped_evaluation
 
 __all__ = [
     "FOLLOWING_TARGETS",
@@ -179,7 +179,7 @@ def run_priors(cfg: Config) -> None:
     if cfg.world != "twin":
         write_json(paths.priors / "report.json", {"sources": sources, "sparsectrl": cfg.priors.sparsectrl})
         return
-    report = {"sources": sources, "seconds": {}, "parameters": {}}
+    report = {"sources": sources, "init_from": cfg.priors.init_from, "seconds": {}, "parameters": {}}
     vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
     report["pretraining"] = _pretraining_reports(sources)
     shipped = shipped_evaluation(sources)
@@ -200,22 +200,51 @@ def run_priors(cfg: Config) -> None:
     write_json(paths.priors / "report.json", report)
 
 
-def export_twin_priors(source: Path, dest: Path) -> None:
-    """Copy a ``train-priors`` run's priors (``priors/`` of config/twin_priors.yaml) to where configs load them.
+def export_twin_priors(source: Path, dest: Path, note: str | None = None) -> list[str]:
+    """Ship the priors a ``train-priors`` run trained (``priors/`` of config/twin_priors.yaml) where configs load
+    them, with the run's measurement; returns the names of the priors exported.
 
-    The VAE and the reports are copied as they are, the samples cut to :data:`SHIPPED_SAMPLES` clips; the T2I and
-    T2V UNets are stored in float16 (half the bytes; ``from_pretrained`` loads them back into float32
-    parameters), each folder written atomically.
+    Only the priors the run trained are exported (those it loaded from ``priors.vae`` / ``priors.t2i`` are not in
+    its folder), so one prior can be continued while the others stay as shipped. The T2I and T2V UNets are stored
+    in float16 (half the bytes; ``from_pretrained`` loads them back into float32 parameters), the VAE as it is,
+    each folder written atomically; ``following.csv`` is copied and the samples cut to :data:`SHIPPED_SAMPLES`
+    clips. An existing ``report.json`` in ``dest`` keeps its history: it takes the run's measured keys
+    (:data:`semvideo.plan.EVALUATION_KEYS`), parameter counts and training seconds (added to the shipped ones when
+    the run continued them, ``priors.init_from`` = ``dest``), and ``note`` is appended to its note.
     """
     source, dest = Path(source), Path(dest)
+    trained = [name for name in ("vae", "t2i", "t2v") if (source / name / "config.json").exists()]
+    if not trained:
+        raise FileNotFoundError(f"{source} holds no trained prior (vae/, t2i/ or t2v/): run train-priors with "
+                                "config/twin_priors.yaml first, and pass its results/<name>/priors folder")
     for name, cls in (("t2i", UNet2DConditionModel), ("t2v", UNetMotionModel)):
-        _save(cls.from_pretrained(source / name).half(), dest / name)
-    with atomic_dir(dest / "vae") as tmp:
-        shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
-    for report in ("report.json", "following.csv"):
-        shutil.copyfile(source / report, dest / report)
+        if name in trained:
+            _save(cls.from_pretrained(source / name).half(), dest / name)
+    if "vae" in trained:
+        with atomic_dir(dest / "vae") as tmp:
+            shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
+    with atomic_path(dest / "following.csv") as tmp:
+        shutil.copyfile(source / "following.csv", tmp)
     with np.load(source / "samples.npz") as samples, atomic_path(dest / "samples.npz") as tmp:
         np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
+    run = json.loads((source / "report.json").read_text())
+    shipped = dest / "report.json"
+    report = _merged_report(json.loads(shipped.read_text()), run, trained, dest) if shipped.exists() else run
+    if note:
+        report["note"] = f"{report['note']} {note}" if report.get("note") else note
+    write_json(shipped, report)
+    return trained
+
+
+def _merged_report(shipped: dict, run: dict, trained: list[str], dest: Path) -> dict:
+    """The shipped ``report.json`` updated by a run that trained ``trained``: measured keys and parameter counts
+    replaced, training seconds summed over the rounds that continued the shipped priors (else replaced)."""
+    continued = run.get("init_from") is not None and Path(run["init_from"]).resolve() == dest.resolve()
+    seconds = dict(shipped.get("seconds", {}))
+    for name in trained:
+        seconds[name] = round(seconds.get(name, 0.0) * continued + run["seconds"][name], 1)
+    return shipped | {key: run[key] for key in EVALUATION_KEYS if key in run} | {
+        "seconds": seconds, "parameters": shipped.get("parameters", {}) | run.get("parameters", {})}
 
 
 #: Sample clips of each kind (truth, VAE, T2I, T2V) shipped with the priors for notebook 05's figure.
