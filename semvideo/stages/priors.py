@@ -225,8 +225,8 @@ def export_twin_priors(source: Path, dest: Path, note: str | None = None) -> lis
             shutil.copytree(source / "vae", tmp, dirs_exist_ok=True)
     with atomic_path(dest / "following.csv") as tmp:
         shutil.copyfile(source / "following.csv", tmp)
-    with np.load(source / "samples.npz") as samples, atomic_path(dest / "samples.npz") as tmp:
-        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
+    with np.load(source / "samples.npz") as samples:
+        _ship_samples(samples, dest)
     run = json.loads((source / "report.json").read_text())
     shipped = dest / "report.json"
     report = _merged_report(json.loads(shipped.read_text()), run, trained, dest) if shipped.exists() else run
@@ -242,13 +242,20 @@ def _merged_report(shipped: dict, run: dict, trained: list[str], dest: Path) -> 
     continued = run.get("init_from") is not None and Path(run["init_from"]).resolve() == dest.resolve()
     seconds = dict(shipped.get("seconds", {}))
     for name in trained:
-        seconds[name] = round(seconds.get(name, 0.0) * continued + run["seconds"][name], 1)
+        earlier = seconds.get(name, 0.0) if continued else 0.0
+        seconds[name] = round(earlier + run["seconds"][name], 1)
     return shipped | {key: run[key] for key in EVALUATION_KEYS if key in run} | {
         "seconds": seconds, "parameters": shipped.get("parameters", {}) | run.get("parameters", {})}
 
 
 #: Sample clips of each kind (truth, VAE, T2I, T2V) shipped with the priors for notebook 05's figure.
 SHIPPED_SAMPLES = 8
+
+
+def _ship_samples(samples, folder: Path) -> None:
+    """The first :data:`SHIPPED_SAMPLES` clips of each kind of ``samples`` → ``folder/samples.npz``, atomically."""
+    with atomic_path(folder / "samples.npz") as tmp:
+        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
 
 
 def loading_priors_from(cfg: Config, folder: str | Path) -> Config:
@@ -269,8 +276,7 @@ def remeasure_shipped_priors(cfg: Config, folder: str | Path) -> dict:
     report = json.loads((folder / "report.json").read_text()) | evaluation
     with atomic_path(folder / "following.csv") as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(folder / "samples.npz") as tmp:
-        np.savez_compressed(tmp, **{k: v[:SHIPPED_SAMPLES] for k, v in samples.items()})
+    _ship_samples(samples, folder)
     write_json(folder / "report.json", report)
     return report
 
