@@ -246,6 +246,10 @@ class PriorsConfig(Section):
     #: T2V training noise whose frames share this much variance (PYoCo's mixed noise; 0: independent per frame, as
     #: AnimateDiff trains); saved in the T2V's config, so the render samples it the same way
     t2v_noise_correlation: float = Field(0.0, ge=0, lt=1)
+    #: T2V training also sees every translating training clip played backwards, captioned as the world's clip of
+    #: the opposite direction it then is (twin only: the scene graph names it; semvideo.data.synthetic.world.
+    #: time_reversed), so that the same frames in the two orders come with captions that differ in direction alone
+    t2v_time_reversal: bool = False
     batch_size: int = Field(64, ge=1)  #: frames (VAE, T2I) or clips / 4 (T2V) per step
     lr: float = Field(1e-3, gt=0)  #: peak AdamW LR (cosine schedule)
     probe_clips: int = Field(48, ge=1)  #: test clips sampled to measure caption following

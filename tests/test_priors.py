@@ -362,3 +362,25 @@ def test_remeasure_rewrites_the_shipped_measurement_with_the_configs_render_sett
     assert pd.read_csv(folder / "following.csv")["accuracy"].tolist() == [0.9]
     with np.load(folder / "samples.npz") as shipped:
         assert shipped["t2i"].shape[0] == priors_stage.SHIPPED_SAMPLES
+
+
+def test_time_reversal_adds_each_translation_backwards_with_the_caption_of_the_opposite_direction(tmp_path):
+    shot = {"category": "star", "colour": "red", "background": "sky", "speed": "slow", "base_size": 0.4,
+            "angle0": 0.0, "shot_time": 0.0, "size": 0.4, "scale_start": 1.0, "scale_end": 1.0}
+    graphs = [shot | {"clip_id": "a", "motion": "left", "origin": [0.8, 0.5], "start": [0.8, 0.5], "end": [0.2, 0.5]},
+              shot | {"clip_id": "b", "motion": "rotate", "origin": [0.5, 0.5], "start": [0.5, 0.5], "end": [0.5, 0.5]}]
+    latents, embeds = torch.randn(2, 6, 4, 4, 4), np.random.default_rng(0).normal(size=(2, 77, 8)).astype(np.float32)
+    asked = []
+
+    def tokens(reversed_graphs):
+        asked.extend(reversed_graphs)
+        return np.full((len(reversed_graphs), 77, 8), 7.0, np.float32)
+
+    clips, captions = priors_stage.with_time_reversed_translations(graphs, latents, embeds, tokens, 2.0)
+    assert clips.shape == (3, 6, 4, 4, 4) and captions.shape == (3, 77, 8)
+    assert torch.equal(clips[:2], latents) and torch.equal(clips[2], latents[0].flip(0))  # frames 5, 4, …, 0
+    assert np.array_equal(captions[:2], embeds) and (captions[2] == 7).all()
+    assert [(g["clip_id"], g["motion"]) for g in asked] == [("a~reversed", "right")]  # the rotation stays one way
+    forward, backward = priors_stage.holistic_captions([graphs[0], asked[0]], tmp_path / "captions.jsonl")
+    assert "moves to the left" in forward and "starts on the right side of the frame and ends on the left" in forward
+    assert "moves to the right" in backward and "starts on the left side of the frame and ends on the right" in backward

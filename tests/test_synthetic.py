@@ -12,8 +12,8 @@ from semvideo.data.cifti import read_dtseries
 from semvideo.data.preprocess import detrend_zscore, repeat_reliability
 from semvideo.data.synthetic.brain import FAMILIES, lag_shift
 from semvideo.data.synthetic.render import SHAPES, background, render_clip
-from semvideo.data.synthetic.world import sample_segment
-from semvideo.data.video import read_video
+from semvideo.data.synthetic.world import sample_segment, time_reversed
+from semvideo.data.video import clip_frame_indices, read_video
 
 SCHEMA = {"clip_id", "split", "segment", "clip_index", "shot_id", "clip_in_shot", "category", "colour",
           "background", "motion", "speed", "size", "start", "end", "scale_start", "scale_end", "angle_start",
@@ -63,6 +63,24 @@ def test_renders_move_as_the_scene_graph_says(motion, check):
     bg = background("sky", 64, np.random.default_rng(0))
     stats = _centroid_and_area(render_clip(graph, 60, 30, 64, bg), bg)
     assert check(stats)
+
+
+@pytest.mark.parametrize("motion", ["left", "up"])
+def test_a_translation_played_backwards_is_the_world_clip_of_its_time_reversed_graph(motion):
+    # the second clip of a shot (shot time 2 s), so the origin of the reversed path is not the clip's start
+    graph = {"clip_id": "seg1_0001", "category": "box", "colour": "red", "background": "sky", "motion": motion,
+             "speed": "fast", "base_size": 0.3, "origin": [0.55, 0.6], "angle0": 0.0, "shot_time": 2.0,
+             "start": [0.27, 0.6], "end": [0.13, 0.6]}
+    bg = background("sky", 64, np.random.default_rng(0))
+    sampled = clip_frame_indices(0, 2.0, 30, 6)  # the 3-fps frames the priors train on
+    reverse = time_reversed(graph, 2.0)
+    forward = render_clip(graph, 60, 30, 64, bg)[sampled]
+    backward = render_clip(reverse, 60, 30, 64, bg)[sampled]
+    assert reverse["motion"] == {"left": "right", "up": "down"}[motion] and reverse["clip_id"] == "seg1_0001~reversed"
+    assert (reverse["start"], reverse["end"]) == (graph["end"], graph["start"])
+    assert np.abs(backward.astype(int) - forward[::-1].astype(int)).max() <= 1
+    assert np.abs(backward.astype(int) - forward.astype(int)).mean() > 1  # the clip does move
+    assert all(time_reversed(graph | {"motion": m}, 2.0) is None for m in ("rotate", "approach", "bounce", "static"))
 
 
 def test_lag_shift_places_the_response_peak_at_the_configured_lag():

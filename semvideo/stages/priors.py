@@ -25,8 +25,9 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, UNetMotionModel
 from semvideo.config import Config
 from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels
+from semvideo.data.synthetic.world import time_reversed
 from semvideo.device import training_kwargs
-from semvideo.embed import load_embeddings
+from semvideo.embed import load_embeddings, make_embedder
 from semvideo.io import atomic_dir, atomic_path, write_json
 from semvideo.metrics.following import following_table
 from semvideo.metrics.judges import judge_labels, load_judges
@@ -51,15 +52,20 @@ from semvideo.models.priors import (
 )
 from semvideo.paths import RunPaths
 from semvideo.plan import EVALUATION_FILES, EVALUATION_KEYS, shipped_evaluation
+from semvideo.semminer.backends.oracle import OracleCaptioner
+from semvideo.semminer.cache import CaptionCache
+from semvideo.semminer.chain import ClipInput, run_chain
 
 __all__ = [
     "FOLLOWING_TARGETS",
     "evaluate_priors",
     "export_twin_priors",
+    "holistic_captions",
     "read_samples",
     "reconstruction_quality",
     "run_priors",
     "sample_priors",
+    "with_time_reversed_translations",
 ]
 
 
@@ -343,10 +349,54 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         torch.manual_seed(cfg.seed)
         unet = build_t2v_unet(t2i, max_frames=max(16, latents.shape[1]))
         warm_start(unet, p.init_from, "t2v", only=T2V_WARM_START[p.t2v_warm_start])
-        train_t2v(unet, latents, holi, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
+        clips, captions = latents, holi
+        if p.t2v_time_reversal:
+            clips, captions = with_time_reversed_translations(
+                _train_graphs(cfg), latents, holi, _holistic_tokens(cfg, ckpt / "reversed_captions.jsonl"),
+                cfg.fmri.clip_seconds)
+        train_t2v(unet, clips, captions, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
                   cfg.seed, p.caption_dropout, p.t2v_temporal_weight, p.t2v_noise_correlation, **on_device)
         _save(unet, folder / "t2v")
         return unet
 
     t2v = counted("t2v", load_t2v(cfg)) if p.motion_adapter else timed("t2v", t2v_fn)
     return vae, t2i, t2v
+
+
+def with_time_reversed_translations(graphs: list[dict], latents: torch.Tensor, embeds: np.ndarray,
+                                    holistic_tokens, clip_seconds: float) -> tuple[torch.Tensor, np.ndarray]:
+    """The T2V's training clips plus every translating one played backwards (``priors.t2v_time_reversal``).
+
+    graphs: the scene graphs of the clips, in the order of ``latents`` (N, n, C, h, w) and ``embeds`` (N, 77, D);
+    ``holistic_tokens(graphs) -> (M, 77, D)`` embeds the holistic captions of scene graphs. A clip played backwards
+    is the world's clip of :func:`~semvideo.data.synthetic.world.time_reversed`, so it gets that clip's caption:
+    the frames of both orders come with captions that differ in the direction of motion (and where it starts and
+    ends), which is what the T2V's loss could not tell apart (benchmarks/t2v_caption_use.py: frames reversed
+    under the same caption cost it nothing). Returns (N + M, ...) latents and embeddings, originals first.
+    """
+    pairs = [(row, rev) for row, graph in enumerate(graphs) if (rev := time_reversed(graph, clip_seconds))]
+    if not pairs:
+        return latents, embeds
+    rows, reversed_graphs = zip(*pairs)
+    return (torch.cat([latents, latents[list(rows)].flip(1)]),
+            np.concatenate([embeds, holistic_tokens(list(reversed_graphs))]))
+
+
+def _train_graphs(cfg: Config) -> list[dict]:
+    """Scene graphs of the training clips, in clips.csv order (the order of the frames and embeddings)."""
+    graphs, clips = scene_graphs(RunPaths.from_config(cfg).raw), PreparedData.from_config(cfg).clips
+    return [graphs[clip_id] for clip_id in clips.loc[clips["split"] == "train", "clip_id"]]
+
+
+def _holistic_tokens(cfg: Config, cache: Path):
+    """graphs -> (M, 77, D): their holistic captions (:func:`holistic_captions`), embedded as the embed stage
+    embeds captions."""
+    return lambda graphs: make_embedder(cfg).tokens(holistic_captions(graphs, cache, cfg.semminer.max_basic_words))
+
+
+def holistic_captions(graphs: list[dict], cache: Path, max_basic_words: int = 20) -> list[str]:
+    """The holistic captions the twin's SemMiner chain (scene-graph captioner) writes for ``graphs``, cached in
+    the caption file ``cache``."""
+    chain = run_chain(OracleCaptioner(), [ClipInput(g["clip_id"], g) for g in graphs], CaptionCache(cache),
+                      max_basic_words)
+    return [chain[g["clip_id"]]["holi"] for g in graphs]

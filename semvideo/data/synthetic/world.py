@@ -11,10 +11,12 @@ import numpy as np
 
 from semvideo.config import TwinConfig
 
-__all__ = ["SPEEDS", "TRANSLATIONS", "object_state", "sample_segment"]
+__all__ = ["SPEEDS", "TRANSLATIONS", "object_state", "sample_segment", "time_reversed"]
 
 #: unit direction (dx, dy) of the translating motions (y grows downwards).
 TRANSLATIONS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
+#: the translation a clip shows when it is played backwards
+OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 #: per speed: translation (frame widths / s), scale change (/ s), rotation (deg / s), bounce (Hz)
 SPEEDS = {"slow": dict(shift=0.06, grow=0.12, spin=60.0, hop=0.5),
           "fast": dict(shift=0.14, grow=0.28, spin=150.0, hop=1.25)}
@@ -90,3 +92,21 @@ def object_state(graph: dict, t: float) -> dict:
     elif motion == "bounce":
         xy[1] -= BOUNCE_HEIGHT * abs(np.sin(np.pi * rates["hop"] * t))
     return {"xy": xy, "scale": float(scale), "angle": angle}
+
+
+def time_reversed(graph: dict, clip_seconds: float) -> dict | None:
+    """Scene graph of a translating clip played backwards: the world's clip of the opposite direction whose
+    path is the same line walked from ``end`` to ``start``; None for every other motion.
+
+    Exact because the world moves at constant speed and a clip's frames are sampled at bin centres, symmetric in
+    time (``semvideo.data.video.clip_frame_indices``): frame i of the reversed clip is frame n − 1 − i of the
+    original. Rotations (the world spins one way only), bounces, size changes (``approach`` reversed is not the
+    world's ``recede``) and still clips return None. The ``clip_id`` gains ``~reversed``.
+    """
+    if graph["motion"] not in OPPOSITE:
+        return None
+    velocity = SPEEDS[graph["speed"]]["shift"] * np.asarray(TRANSLATIONS[graph["motion"]])
+    # origin' + v' (s + τ) = origin + v (s + T − τ) with v' = −v, the same shot time s
+    origin = np.asarray(graph["origin"]) + velocity * (2 * graph["shot_time"] + clip_seconds)
+    return graph | {"clip_id": f"{graph['clip_id']}~reversed", "motion": OPPOSITE[graph["motion"]],
+                    "origin": [float(v) for v in origin], "start": graph["end"], "end": graph["start"]}
