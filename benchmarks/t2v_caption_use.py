@@ -14,7 +14,9 @@ and timesteps, only one thing changed:
 * **no caption**: the unconditional embedding;
 * **frames shuffled** / **frames reversed**: the clip's frames permuted / in reverse order, caption unchanged. A
   prior that denoises each frame alone loses nothing to either; one that models coherent motion loses on the
-  shuffle, and one that ties the caption's motion to the direction of time also loses on the reversal.
+  shuffle, and one that ties the caption's motion to the direction of time also loses on the reversal; the
+  reversal is also read on the translating clips alone (**frames reversed, translations**), where it turns the
+  motion into the opposite one (a still, spinning or bouncing clip played backwards may match its caption).
 
 Loss gap = mean over clips of (loss with the change − loss as trained), ± its paired standard error, per band of
 timesteps (noisy bands are where layout and motion are decided). ``--checkpoint`` reads the T2V weights of a
@@ -35,6 +37,7 @@ from diffusers import DDPMScheduler
 from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.truth import scene_graphs, scene_labels
+from semvideo.data.synthetic.world import TRANSLATIONS
 from semvideo.embed import load_embeddings
 from semvideo.models.priors import (
     encode_frames,
@@ -148,6 +151,10 @@ def main() -> None:
     if args.checkpoint:
         t2v.load_state_dict(torch.load(args.checkpoint, map_location="cpu", weights_only=False)["model"])
     losses = paired_losses(t2v, video, holi, donors, uncond, args.draws, cfg.seed, args.batch)
+    # a translation played backwards moves the other way: the one reversal the caption's direction rules out
+    losses = pd.concat([losses, losses[losses["condition"] == "frames reversed"].assign(
+        condition="frames reversed, translations")])
+    valid["frames reversed, translations"] = test["motion"].isin(list(TRANSLATIONS)).to_numpy()
     table = gaps(losses, valid).assign(priors=str(args.checkpoint or args.priors))
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / "t2v_caption_use.csv", index=False)
