@@ -333,6 +333,13 @@ def test_run_priors_reuses_the_evaluation_shipped_with_pretrained_priors(tmp_pat
     assert report["parameters"]["vae"] > 0  # the models were still loaded
 
 
+def test_run_priors_that_will_measure_asks_for_the_judges_before_it_trains(tmp_path):
+    cfg = Config(name="tw", paths={"results": str(tmp_path / "results")})  # nothing shipped: it trains, then measures
+    with pytest.raises(FileNotFoundError, match="train-judges"):
+        priors_stage.run_priors(cfg)
+    assert not (tmp_path / "results" / "tw" / "priors").exists()  # no training began
+
+
 def test_remeasure_rewrites_the_shipped_measurement_with_the_configs_render_settings(tmp_path, monkeypatch):
     """A change of render settings (here guidance 7.5) re-reads the shipped priors from their own folder; the
     report keeps what pre-training wrote (note, seconds) and takes the new measurement."""

@@ -185,10 +185,12 @@ def run_priors(cfg: Config) -> None:
     if cfg.world != "twin":
         write_json(paths.priors / "report.json", {"sources": sources, "sparsectrl": cfg.priors.sparsectrl})
         return
+    shipped = shipped_evaluation(sources)
+    if shipped is None:
+        load_judges(cfg)  # the measurement after training reads with them: fail now, not after hours of training
     report = {"sources": sources, "init_from": cfg.priors.init_from, "seconds": {}, "parameters": {}}
     vae, t2i, t2v = _twin_priors(cfg, paths.priors, report)
     report["pretraining"] = _pretraining_reports(sources)
-    shipped = shipped_evaluation(sources)
     if shipped is not None:  # pre-trained priors come with their own measurement: reuse it, don't re-probe
         folder, evaluation = shipped
         report.update(evaluation, evaluated_by=str(folder / "report.json"))
