@@ -30,10 +30,10 @@ from semvideo.config import load_config
 from semvideo.data.prepared import PreparedData
 from semvideo.data.synthetic.truth import scene_graphs
 from semvideo.data.synthetic.world import TRANSLATIONS
-from semvideo.embed import load_embeddings, make_embedder
+from semvideo.embed import load_embeddings
 from semvideo.models.priors import encode_frames, load_t2v, load_vae, unet_condition
 from semvideo.paths import RunPaths
-from semvideo.stages.priors import holistic_captions, loading_priors_from, with_time_reversed_translations
+from semvideo.stages.priors import holistic_tokens, loading_priors_from, with_time_reversed_translations
 from semvideo.train import fit
 
 OUT = Path(__file__).parent / "out"
@@ -103,8 +103,7 @@ def main() -> None:
     before = read()
     latents, graphs, embeds = sets["train"]
     with tempfile.TemporaryDirectory() as folder:
-        tokens = lambda reversed_graphs: make_embedder(cfg).tokens(
-            holistic_captions(reversed_graphs, Path(folder) / "captions.jsonl"))
+        tokens = holistic_tokens(cfg, Path(folder) / "captions.jsonl")
         clips, captions = with_time_reversed_translations(graphs, latents, embeds, tokens, cfg.fmri.clip_seconds)
         log = fit(t2v, denoising_step(args.t_min), (clips.permute(0, 2, 1, 3, 4).contiguous(), captions),
                   ckpt_dir=Path(folder) / "ckpt", epochs=args.epochs, batch_size=args.batch, lr=cfg.priors.lr,

@@ -61,6 +61,7 @@ __all__ = [
     "evaluate_priors",
     "export_twin_priors",
     "holistic_captions",
+    "holistic_tokens",
     "read_samples",
     "reconstruction_quality",
     "run_priors",
@@ -354,7 +355,7 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
         clips, captions = latents, holi
         if p.t2v_time_reversal:
             clips, captions = with_time_reversed_translations(
-                _train_graphs(cfg), latents, holi, _holistic_tokens(cfg, ckpt / "reversed_captions.jsonl"),
+                _train_graphs(cfg), latents, holi, holistic_tokens(cfg, ckpt / "reversed_captions.jsonl"),
                 cfg.fmri.clip_seconds)
         train_t2v(unet, clips, captions, uncond, ckpt / "t2v", p.t2v_epochs, max(1, p.batch_size // 4), p.lr,
                   cfg.seed, p.caption_dropout, p.t2v_temporal_weight, p.t2v_noise_correlation, **on_device)
@@ -366,22 +367,23 @@ def _twin_priors(cfg: Config, folder: Path, report: dict):
 
 
 def with_time_reversed_translations(graphs: list[dict], latents: torch.Tensor, embeds: np.ndarray,
-                                    holistic_tokens, clip_seconds: float) -> tuple[torch.Tensor, np.ndarray]:
+                                    caption_tokens, clip_seconds: float) -> tuple[torch.Tensor, np.ndarray]:
     """The T2V's training clips plus every translating one played backwards (``priors.t2v_time_reversal``).
 
     graphs: the scene graphs of the clips, in the order of ``latents`` (N, n, C, h, w) and ``embeds`` (N, 77, D);
-    ``holistic_tokens(graphs) -> (M, 77, D)`` embeds the holistic captions of scene graphs. A clip played backwards
-    is the world's clip of :func:`~semvideo.data.synthetic.world.time_reversed`, so it gets that clip's caption:
-    the frames of both orders come with captions that differ in the direction of motion (and where it starts and
-    ends), which is what the T2V's loss could not tell apart (benchmarks/t2v_caption_use.py: frames reversed
-    under the same caption cost it nothing). Returns (N + M, ...) latents and embeddings, originals first.
+    ``caption_tokens(graphs) -> (M, 77, D)`` embeds the holistic captions of scene graphs (:func:`holistic_tokens`).
+    A clip played backwards is the world's clip of :func:`~semvideo.data.synthetic.world.time_reversed`, so it gets
+    that clip's caption: the frames of both orders come with captions that differ in the direction of motion (and
+    where it starts and ends), which is what the T2V's loss could not tell apart (benchmarks/t2v_caption_use.py:
+    frames reversed under the same caption cost it nothing). Returns (N + M, ...) latents and embeddings, originals
+    first.
     """
     pairs = [(row, rev) for row, graph in enumerate(graphs) if (rev := time_reversed(graph, clip_seconds))]
     if not pairs:
         return latents, embeds
     rows, reversed_graphs = zip(*pairs)
     return (torch.cat([latents, latents[list(rows)].flip(1)]),
-            np.concatenate([embeds, holistic_tokens(list(reversed_graphs))]))
+            np.concatenate([embeds, caption_tokens(list(reversed_graphs))]))
 
 
 def _train_graphs(cfg: Config) -> list[dict]:
@@ -390,7 +392,7 @@ def _train_graphs(cfg: Config) -> list[dict]:
     return [graphs[clip_id] for clip_id in clips.loc[clips["split"] == "train", "clip_id"]]
 
 
-def _holistic_tokens(cfg: Config, cache: Path):
+def holistic_tokens(cfg: Config, cache: Path):
     """graphs -> (M, 77, D): their holistic captions (:func:`holistic_captions`), embedded as the embed stage
     embeds captions."""
     return lambda graphs: make_embedder(cfg).tokens(holistic_captions(graphs, cache, cfg.semminer.max_basic_words))
