@@ -12,7 +12,8 @@ timesteps, the loss gap of each clip played backwards under its own caption, per
 on those training clips (can it fit the direction?) and on as many held-out translating test clips (does what it
 fits carry over?). Below t ≈ 700 the noisy clip itself shows which way the object goes, so the caption's direction
 can only pay where the noise hides it; a model that represents it opens a gap there on the clips it trains on.
-``--t-min`` trains on the noisy timesteps alone (t ≥ t-min), where the direction has to come from the caption. Writes ``benchmarks/out/t2v_direction_capacity.csv``.
+``--t-min`` trains on the noisy timesteps alone (t ≥ t-min), where the direction has to come from the caption.
+Writes ``benchmarks/out/t2v_direction_capacity.csv``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ OUT = Path(__file__).parent / "out"
 
 
 def translating_rows(cfg, split: str, n: int) -> tuple[np.ndarray, list[dict]]:
-    """The first ``n`` clips of ``split`` that translate, as many per direction as possible: (rows, graphs)."""
+    """(rows, scene graphs) of the first ``n // 4`` clips of ``split`` moving in each of the four directions."""
     graphs = scene_graphs(RunPaths.from_config(cfg).raw)
     ids = PreparedData.from_config(cfg).split_clips(split)["clip_id"].tolist()
     per_direction = {d: [r for r, c in enumerate(ids) if graphs[c]["motion"] == d] for d in TRANSLATIONS}
@@ -113,7 +114,8 @@ def main() -> None:
                            "se": gap.std(ddof=1) / np.sqrt(len(gap))}
                           for when, reads in (("before", before), ("after", after))
                           for split, bands in reads.items() for band, gap in bands.items()])
-    table = table.assign(t_min=args.t_min, steps=len(log), last_epoch_loss=log.loc[log["epoch"] == log["epoch"].max(), "loss"].mean())
+    last_epoch = log.loc[log["epoch"] == log["epoch"].max(), "loss"]
+    table = table.assign(t_min=args.t_min, steps=len(log), last_epoch_loss=last_epoch.mean())
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / "t2v_direction_capacity.csv", index=False)
     print(table.round(4).to_string(index=False))

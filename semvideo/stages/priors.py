@@ -387,9 +387,9 @@ def with_time_reversed_translations(graphs: list[dict], latents: torch.Tensor, e
 
 
 def _train_graphs(cfg: Config) -> list[dict]:
-    """Scene graphs of the training clips, in clips.csv order (the order of the frames and embeddings)."""
-    graphs, clips = scene_graphs(RunPaths.from_config(cfg).raw), PreparedData.from_config(cfg).clips
-    return [graphs[clip_id] for clip_id in clips.loc[clips["split"] == "train", "clip_id"]]
+    """Scene graphs of the training clips, in the order of their frames and embeddings."""
+    graphs = scene_graphs(RunPaths.from_config(cfg).raw)
+    return [graphs[clip_id] for clip_id in PreparedData.from_config(cfg).split_clips("train")["clip_id"]]
 
 
 def holistic_tokens(cfg: Config, cache: Path):
