@@ -63,7 +63,7 @@ from semvideo.interpret import (
 from semvideo.notebook import open_run
 from semvideo.viz import plot_subject_figure, save_figure, save_table
 
-cfg = open_run(config_path, "evaluate")  # opened interactively: builds what this notebook reads, if missing
+cfg = open_run(config_path, "train-sad")  # opened interactively: builds what this notebook reads, if missing
 twin = cfg.world == "twin"
 decoded = roi_importance_table(cfg)  # the paper's measure: |W| of the fitted first layer
 change = roi_importance_table(cfg, measure="change")  # |W − W₀|: what training moved
@@ -214,29 +214,3 @@ display(Markdown("\n\n".join(text)))
 # so the paper's |W| then mostly shows that start (compare the `change` rows), and ROIs with few voxels have
 # noisy means. The twin's truth table is what tells these cases apart; on real data, only the consistency
 # across subjects does.
-
-# %% [markdown]
-# ## Does the method work? The paper's claims, tested
-# The companion's answer, one row per claim the paper makes about its method (`semvideo.claims.paper_claims`):
-# where the paper makes it, the measurement on this run that tests it, the numbers, and the verdict by an explicit
-# rule — a comparison of two rows of a table **holds** when the claimed winner is better on *every* metric the
-# claim names at one-sided bootstrap p < 0.05 (the tables' own colours); "the reconstructions carry their clip"
-# needs SemVideo's N-way columns above the re-pairing chance of its own reconstructions (notebook 06's
-# `table1_chance`, permutation p < 0.05) and its VIFI above the chance row; Fig. 5's claims need a Bonferroni
-# p < 0.05 paired t-test in the claimed direction for each quantity; §4.4's needs the motion ROIs above the
-# ventral ones in every subject; the premise needs every encoded attribute decodable where it is encoded
-# (p < 0.01, every subject). A missing artefact, or an ingredient the twin lacks, gives **cannot be tested on the
-# twin** and says which. The tables come from notebooks 01, 06 and 07 of this run and the ROI table above.
-
-# %%
-from semvideo.claims import paper_claims
-from semvideo.plan import ablation_subjects
-
-claims_table = paper_claims(cfg.figures_dir, cfg.results_dir, ablation_subjects(cfg), cfg.eval.n_bootstrap, cfg.seed,
-                            cfg.eval.bootstrap_test)
-save_table(claims_table.set_index("claim"), cfg.figures_dir, "claims")
-counts = claims_table["verdict"].value_counts()
-display(Markdown(f"On **{cfg.name}**, of {len(claims_table)} claims: "
-                 + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) + ". Holding: "
-                 + ("; ".join(claims_table.loc[claims_table["verdict"] == "holds", "claim"]) or "none") + "."))
-claims_table[["claim", "paper", "verdict", "why"]]

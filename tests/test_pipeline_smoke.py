@@ -32,9 +32,9 @@ def scheduled_rules(dry_run_output: str) -> set[str]:
 #: artefact under results/<name>/ → the rules that must rerun when it changes: those that read it and what reads
 #: their outputs, and no other (the smoke config trains its own priors, so judges/summary.json would rerun most).
 READERS = {
-    "metrics/subject1_shuffle.csv": {"nb_07_ablations", "nb_08_interpretability"},
-    # a report: the evaluation reads the judges, not their accuracy; notebook 08 reads notebook 06's tables (claims)
-    "judges/accuracy.csv": {"nb_06_metrics", "nb_08_interpretability"},
+    "metrics/subject1_shuffle.csv": {"nb_07_ablations", "nb_09_claims"},
+    # a report: the evaluation reads the judges, not their accuracy; notebook 09 reads notebook 06's tables (claims)
+    "judges/accuracy.csv": {"nb_06_metrics", "nb_09_claims"},
 }
 
 

@@ -72,7 +72,7 @@ def _planned_resources(output: str) -> dict[str, dict[str, str]]:
 
 
 #: rules that only some configs plan: the twin's generator (twin worlds) and the nested HCP-layout twin run
-#: (the default twin only; workflow/rules/09_hcp_twin.smk)
+#: (the default twin only; workflow/rules/10_hcp_twin.smk)
 NOT_PLANNED = {"config/smoke.yaml": {"hcp_twin"}, "config/cc2017.yaml": {"generate_twin", "hcp_twin"},
                "config/default.yaml": set()}
 

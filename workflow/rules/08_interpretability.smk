@@ -1,6 +1,6 @@
 # 08 · interpretability: ROI importance from the fine-tuned SADs' first layers (paper Figs. 6/12/13) and, on the
-# twin, its comparison with the simulator's ground-truth encoding maps; last, the paper's claims tested on this run
-# (figures/claims.csv/.md, from the tables of notebooks 01, 06 and 07).
+# twin, its comparison with the simulator's ground-truth encoding maps. It needs only the trained SADs, so under
+# `--cores 2` it runs beside the render.
 
 from semvideo.config import LEVELS
 from semvideo.interpret import paper_figure_names
@@ -14,18 +14,14 @@ rule nb_08_interpretability:
         truth=rules.generate_twin.output if CFG.world == "twin" else [],
         # the twin's ROI truth weighs the vertex families by what the training captions' embeddings carry
         embeddings=[f"{RESULTS}/embeddings/{level}_train.npy" for level in LEVELS] if CFG.world == "twin" else [],
-        # the claims table (last section) reads the tables of notebooks 01, 06 and 07 and the per-clip scores
-        claims=[*rules.nb_01_preprocessing.output.figures, *rules.nb_06_metrics.output.figures,
-                *rules.nb_07_ablations.output.figures, *rules.evaluate.output.scores],
-        lib=library("interpret.py", "claims.py", "models/sad.py", "stages/render.py", "viz.py", "data/atlas.py",
-                    "data/prepared.py", "data/cifti.py", "data/synthetic/truth.py", "metrics/ladder.py",
-                    "metrics/ceiling.py", "data/synthetic/brain.py", "embed.py"),
+        lib=library("interpret.py", "models/sad.py", "viz.py", "data/atlas.py", "data/prepared.py",
+                    "data/cifti.py", "data/synthetic/truth.py", "data/synthetic/brain.py", "embed.py"),
         cfg=CONFIG_PATH,
     output:
         nb=f"{RESULTS}/notebooks/08_interpretability.ipynb",
         figures=[f"{FIGURES}/{name}" for name in [
             f"{stem}.{ext}" for stem in paper_figure_names(CFG.subjects).values() for ext in ("png", "pdf")] + [
-            "roi_importance.csv", "roi_importance.md", "roi_importance_dorsal_ventral.png", "claims.csv", "claims.md",
+            "roi_importance.csv", "roi_importance.md", "roi_importance_dorsal_ventral.png",
         ] + ([
             "roi_importance_vs_truth.csv", "roi_importance_vs_truth.md", "roi_importance_vs_truth.png",
             "caption_family_weights.csv", "caption_family_weights.md",

@@ -16,7 +16,7 @@ FIGURES = str(CFG.figures_dir)  # tables and figures of the paper
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 #: The compute stages' Snakemake priority (notebooks keep 0): under `--cores 2` the chain of stages that the tables
-#: wait for goes first and the notebooks, which nothing else waits for but notebook 08, fill the other core.
+#: wait for goes first and the notebooks, which nothing else waits for but notebook 09, fill the other core.
 STAGE_PRIORITY = 1
 
 #: Every rules file appends the figures and tables it produces; `rule all` collects them.
