@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 _spec = importlib.util.spec_from_file_location("bench_report", Path(__file__).parents[1] / "benchmarks" / "report.py")
@@ -37,7 +38,6 @@ def test_render_sampler_compares_each_metric_clip_by_clip():
                                                   Path(__file__).parents[1] / "benchmarks" / "render_sampler.py")
     sampler = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sampler)
-    pd = pytest.importorskip("pandas")
     clips = {"method": ["SemVideo"] * 3, "subject": ["s1"] * 3, "clip_id": ["a", "b", "c"]}
     reference = pd.DataFrame({**clips, **{m: [1.0, 2.0, 3.0] for m in sampler.METRICS}})
     shifted = reference.copy()
@@ -48,3 +48,36 @@ def test_render_sampler_compares_each_metric_clip_by_clip():
     # paired t over the differences (0.5, 0.4, 0.7): t = 0.5333 / (0.1528 / √3) = 6.05, two-sided p (2 df) = 0.0263
     assert table.loc["EPE", "p dpm:4"] == pytest.approx(0.0263, abs=2e-4)
     assert table.loc["SSIM", "dpm:4 − ddim:6"] == 0
+
+
+LOG = """Building DAG of jobs...
+[Fri Dec  4 22:33:04 2026]
+localrule generate_twin:
+    output: results/smoke/raw
+[Fri Dec  4 22:33:12 2026]
+Finished jobid: 3 (Rule: generate_twin)
+1 of 3 steps (33%) done
+[Fri Dec  4 22:33:12 2026]
+rule prepare:
+[Fri Dec  4 22:33:12 2026]
+localrule caption:
+[Fri Dec  4 22:33:15 2026]
+Finished jobid: 5 (Rule: caption)
+[Fri Dec  4 22:33:16 2026]
+Finished jobid: 2 (Rule: prepare)
+[Fri Dec  4 22:34:01 2026]
+rule render:
+"""
+
+
+def test_job_times_read_when_each_job_started_and_finished_from_the_snakemake_log():
+    times = report.job_times(LOG).set_index("rule")
+    assert list(times.index) == ["generate_twin", "prepare", "caption", "render"]  # in order of start
+    assert times.loc["generate_twin"].tolist() == [0.0, 8.0]
+    assert times.loc["prepare"].tolist() == [8.0, 12.0] and times.loc["caption"].tolist() == [8.0, 11.0]
+    assert times.loc["render", "start_s"] == 57.0 and pd.isna(times.loc["render", "end_s"])  # still running
+
+
+def test_job_times_refuse_a_file_that_is_not_a_snakemake_log():
+    with pytest.raises(ValueError, match="no job start"):
+        report.job_times("a log of something else\n")
