@@ -5,6 +5,9 @@ Two runs, started together so they use both cores: ``full`` runs uninterrupted; 
 (SIGTERM to its process group) while ``train_sad`` is training and then rerun with ``--rerun-incomplete``.
 Every stage is computed independently in each run (the stages before the kill in the killed run's first
 attempt, the rest in its rerun), so equal tables show both that nothing is lost and that a seed repeats.
+
+The runs are subprocesses, so :class:`BackgroundRuns` starts them when the session's first test starts and the
+rest of the suite runs beside them; the tests that read them run last and wait for them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,9 +122,8 @@ def rerun(run: Run) -> int:
     return run.process.returncode
 
 
-def full_and_killed_runs(tmp_path_factory) -> dict[str, Run]:
+def full_and_killed_runs(full: Run, killed: Run) -> None:
     """Start both runs, kill one during ``train_sad``, rerun it beside the other, and wait for both."""
-    full, killed = new_run(tmp_path_factory.mktemp("run_full")), new_run(tmp_path_factory.mktemp("run_killed"))
     full.start(), killed.start()
     try:
         kill_while_training(killed)
@@ -128,4 +131,32 @@ def full_and_killed_runs(tmp_path_factory) -> dict[str, Run]:
         full.wait()
     finally:
         full.stop(), killed.stop()
-    return {"full": full, "killed": killed}
+
+
+class BackgroundRuns:
+    """:func:`full_and_killed_runs` in a thread: :meth:`result` waits for it and returns {"full", "killed"}."""
+
+    def __init__(self, tmp_path_factory):
+        self.runs = {"full": new_run(tmp_path_factory.mktemp("run_full")),
+                     "killed": new_run(tmp_path_factory.mktemp("run_killed"))}
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="smoke runs", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            full_and_killed_runs(self.runs["full"], self.runs["killed"])
+        except BaseException as err:  # handed to the tests that read the runs
+            self.error = err
+
+    def result(self) -> dict[str, Run]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.runs
+
+    def stop(self) -> None:
+        """SIGKILL whatever still runs (the session's end, e.g. after Ctrl-C or a failure elsewhere)."""
+        for run in self.runs.values():
+            run.stop()
+        self.thread.join(timeout=60)
