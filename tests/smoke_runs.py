@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -53,6 +53,8 @@ class Run:
     interrupted_rc: int | None = None  #: exit code of the killed attempt
     had_table1: bool = False  #: whether Table 1 existed when the run was killed
     rerun_rc: int | None = None  #: exit code of the rerun after the kill
+    stopped: bool = False  #: set by :meth:`stop`: no attempt starts after it (the runs' thread may be between two)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def results(self) -> Path:
@@ -67,7 +69,9 @@ class Run:
         return self.folder / "snakemake.log"
 
     def start(self, *args: str) -> Run:
-        with open(self.log, "a") as log:  # the child keeps its own copy of the descriptor
+        with self._lock, open(self.log, "a") as log:  # the child keeps its own copy of the descriptor
+            if self.stopped:
+                raise RuntimeError(f"{self.folder}: the smoke run was stopped")
             self.process = subprocess.Popen(snakemake_command(self.cfg, *args), cwd=ROOT, env=ENV, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         return self
@@ -80,9 +84,11 @@ class Run:
             raise
 
     def stop(self) -> None:
-        """SIGKILL whatever is left of this run (the fixture's clean-up)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL whatever is left of this run, and start nothing more (the fixture's clean-up)."""
+        with self._lock:
+            self.stopped = True
+            if self.process is not None and self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def tail(self) -> str:
         return self.log.read_text()[-4000:]
