@@ -221,7 +221,9 @@ def decode_latents(vae: AutoencoderKL, latents: torch.Tensor | np.ndarray, batch
 
 def _to_pixels(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 (B, H, W, 3) → float32 (B, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # copy: mmaps are read-only
+    # a tensor is used as it is (float() copies it); an array is copied first: mmaps are read-only
+    frames = frames if isinstance(frames, torch.Tensor) else torch.from_numpy(np.array(frames))
+    return frames.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 def _to_uint8(pixels: torch.Tensor) -> np.ndarray:
