@@ -6,11 +6,12 @@
 Each rule of the workflow records its wall time, peak RSS and CPU time in
 ``results/<name>/benchmarks/<rule>.tsv`` (Snakemake's ``benchmark:`` directive, measured with psutil), so every
 run of the main job doubles as a benchmark; each ``python -m semvideo`` stage adds its device and, on CUDA, its
-peak GPU memory (``<command>_device.json``), shown as ``device`` and ``peak_cuda_mb``. This script tabulates them in pipeline order and reports the sum of
+peak GPU memory (``<command>_device.json``), shown as ``device`` and ``peak_cuda_mb``. This script tabulates them (longest first) and reports the sum of
 wall times (the run's length with ``--cores 1``; less under ``--cores 2``, where jobs overlap) and the largest peak RSS.
 With ``--log`` (the run's Snakemake output, or the copy Snakemake keeps under ``.snakemake/log/``, where the nested
 HCP run of the default twin writes its own beside it) it adds when each job started and finished, in seconds from the
-run's first job: under ``--cores 2`` that shows which chain of jobs the run waited for.
+run's first job, and lists the jobs in order of start: under ``--cores 2`` that shows which chain of jobs the run
+waited for.
 """
 
 from __future__ import annotations
